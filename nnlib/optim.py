@@ -1,0 +1,124 @@
+"""Optimizers: they see (param, grad) pairs and update each param in place.
+
+SGD with momentum (notebook 05):  v = mu v - lr (g + wd p);  p = p + v.
+Adam (notebook 05): bias-corrected first and second moments of g.
+``weight_decay`` (L2 regularisation) adds wd * p to each weight gradient;
+the model applies it to weights only, never to biases.
+
+``step(pairs, backend)`` runs the NumPy reference or the Numba kernels of
+``nnlib.kernels.cpu``; the fused trainer uses the same state arrays, so a
+model can switch between paths without the optimizer noticing.
+"""
+import numpy as np
+
+from nnlib._validate import check_positive_float
+from nnlib.kernels import cpu
+
+
+class Optimizer:
+    """Shared bookkeeping: one state slot per parameter position, a step count t."""
+
+    code = None  # kernel code, see nnlib.kernels.mlp_cpu
+
+    def __init__(self, lr, weight_decay):
+        self.lr = check_positive_float(lr, "lr")
+        self.weight_decay = check_positive_float(weight_decay, "weight_decay", allow_zero=True)
+        self.t = 0
+        self.state = None  # list (one entry per param) of tuples of arrays
+
+    def init_state(self, params, n_slots):
+        """Zeroed state arrays shaped like each parameter (kept across fit calls)."""
+        shapes = [(p.shape, p.dtype) for p in params]
+        if self.state is None or [(s[0].shape, s[0].dtype) for s in self.state] != shapes:
+            self.state = [tuple(np.zeros_like(p) for _ in range(n_slots)) for p in params]
+            self.t = 0
+        return self.state
+
+    def step(self, pairs, backend="numpy", decay=None):
+        """Update every param of ``pairs`` = [(param, grad), ...] in place.
+
+        ``decay[i]`` says whether pair i gets weight decay (default: 2-D
+        params, i.e. weights, do; biases do not).
+        """
+        pairs = list(pairs)
+        state = self.init_state([p for p, _ in pairs], self.n_slots)
+        self.t += 1
+        for i, (p, g) in enumerate(pairs):
+            if not np.isfinite(g).all():
+                raise FloatingPointError(
+                    f"gradient {i} contains NaN or inf; lower the learning rate "
+                    f"(lr={self.lr}) or check the loss."
+                )
+            wd = self.weight_decay if (decay[i] if decay else p.ndim > 1) else 0.0
+            if backend == "numba":
+                flat = [a.reshape(-1) for a in (p, g) + state[i]]
+                self._kernel(*flat, wd)
+            else:
+                self._numpy(p, g, *state[i], wd)
+
+    def hyper(self, dtype=np.float64):
+        """(lr, h1, h2, eps, weight_decay) for the fused kernel."""
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with (heavy-ball) momentum."""
+
+    code = 0
+    n_slots = 1
+
+    def __init__(self, lr=0.1, momentum=0.0, weight_decay=0.0):
+        super().__init__(lr, weight_decay)
+        self.momentum = check_positive_float(momentum, "momentum", allow_zero=True)
+        if self.momentum >= 1:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum}; 0.9 is usual.")
+
+    def _numpy(self, p, g, v, wd):
+        v *= self.momentum
+        v -= self.lr * (g + wd * p)
+        p += v
+
+    def _kernel(self, p, g, v, wd):
+        cpu.sgd_update(p, g, v, self.lr, self.momentum, wd)
+
+    def hyper(self):
+        return np.array([self.lr, self.momentum, 0.0, 0.0, self.weight_decay])
+
+    def __repr__(self):
+        return f"SGD(lr={self.lr}, momentum={self.momentum}, weight_decay={self.weight_decay})"
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015): per-parameter step sizes from running moments."""
+
+    code = 1
+    n_slots = 2
+
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(lr, weight_decay)
+        b1, b2 = betas
+        for name, beta in (("betas[0]", b1), ("betas[1]", b2)):
+            if not 0 <= beta < 1:
+                raise ValueError(f"{name} must be in [0, 1), got {beta}; (0.9, 0.999) is usual.")
+        self.betas = (float(b1), float(b2))
+        self.eps = check_positive_float(eps, "eps")
+
+    def _numpy(self, p, g, m, v, wd):
+        b1, b2 = self.betas
+        g = g + wd * p
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        v += (1 - b2) * g * g
+        m_hat = m / (1 - b1 ** self.t)
+        v_hat = v / (1 - b2 ** self.t)
+        p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+    def _kernel(self, p, g, m, v, wd):
+        cpu.adam_update(p, g, m, v, self.lr, self.betas[0], self.betas[1], self.eps, self.t, wd)
+
+    def hyper(self):
+        return np.array([self.lr, self.betas[0], self.betas[1], self.eps, self.weight_decay])
+
+    def __repr__(self):
+        return f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps})"
