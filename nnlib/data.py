@@ -21,11 +21,11 @@ import numbers
 
 import numpy as np
 
-from nnlib.mnist import ChecksumError, load_mnist, parse_idx
+from nnlib.mnist import ChecksumError, DownloadError, load_mnist, parse_idx
 
 __all__ = [
     "logic_gate", "blobs", "moons", "circles", "spirals", "load_digits",
-    "train_test_split", "load_mnist", "parse_idx", "ChecksumError",
+    "train_test_split", "load_mnist", "parse_idx", "ChecksumError", "DownloadError",
 ]
 
 _GATES = {
@@ -250,7 +250,7 @@ def _n_test(test_size, n):
         n_test = int(test_size)
     elif isinstance(test_size, numbers.Real) and not isinstance(test_size, bool) \
             and 0 < test_size < 1:
-        # round() first: 0.7 * 100 is 70.00000000000001, which ceil makes 71
+        # round() first: 0.07 * 100 is 7.000000000000001, which ceil makes 8
         n_test = math.ceil(round(test_size * n, 6))
     else:
         raise ValueError(f"test_size must be a fraction in (0, 1) or a whole count, "

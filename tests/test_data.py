@@ -285,10 +285,13 @@ def ids_and_labels(n=100, k=4):
     return X, y
 
 
-@pytest.mark.parametrize("test_size, n_test", [(0.2, 20), (0.25, 25), (0.333, 34), (7, 7)])
-def test_split_sizes(test_size, n_test):
+@pytest.mark.parametrize("stratify", [False, True])
+@pytest.mark.parametrize("test_size, n_test",
+                         [(0.2, 20), (0.25, 25), (0.333, 34), (0.07, 7), (7, 7)])
+def test_split_sizes(test_size, n_test, stratify):
     X, y = ids_and_labels()
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=test_size)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=test_size,
+                                                        stratify=stratify)
     assert X_test.shape == (n_test, 3) and y_test.shape == (n_test,)
     assert X_train.shape == (100 - n_test, 3) and y_train.shape == (100 - n_test,)
 
@@ -318,6 +321,7 @@ def test_split_is_deterministic_per_seed():
 def test_split_stratify_keeps_class_proportions_on_digits():
     X, y = load_digits()
     _, _, y_train, y_test = train_test_split(X, y, test_size=0.3, stratify=True, seed=4)
+    assert len(y_test) == 540  # ceil(0.3 * 1797), not fewer after per-class rounding
     ideal = np.bincount(y) * len(y_test) / len(y)
     assert np.abs(np.bincount(y_test, minlength=10) - ideal).max() < 1
     np.testing.assert_array_equal(np.bincount(y_train) + np.bincount(y_test), np.bincount(y))
