@@ -34,14 +34,14 @@ def as_float_array(x, name, ndim=None, dtype=None, allow_empty=False):
     if dtype is None:
         dtype = np.float32 if arr.dtype == np.float32 else np.float64
     arr = arr.astype(dtype, copy=False)
+    if arr.size == 0 and not allow_empty:  # before the ndim check: [] is "empty"
+        raise ValueError(
+            f"{name} is empty (shape {arr.shape}); pass at least one sample."
+        )
     if ndim is not None and arr.ndim != ndim:
         hint = _ndim_hint(name, arr.ndim, ndim)
         raise ValueError(
             f"{name} must be {ndim}-D, got shape {arr.shape}. {hint}"
-        )
-    if arr.size == 0 and not allow_empty:
-        raise ValueError(
-            f"{name} is empty (shape {arr.shape}); pass at least one sample."
         )
     check_finite(arr, name)
     return arr
@@ -88,11 +88,15 @@ def check_labels(y, n_samples, n_classes, name="y"):
         if not np.all(arr == np.round(arr)):
             raise ValueError(
                 f"{name} must hold whole-number class labels, got non-integer "
-                f"values such as {arr[arr != np.round(arr)][0]!r}; for "
+                f"values such as {float(arr[arr != np.round(arr)][0])!r}; for "
                 f"probabilistic targets use loss='mse' or loss='bce'."
             )
     elif arr.dtype.kind not in "iub":
-        raise TypeError(f"{name} must hold integer class labels, got dtype {arr.dtype}.")
+        raise TypeError(
+            f"{name} must hold integer class labels 0, 1, 2, ..., got dtype {arr.dtype}; "
+            f"map each class name to a number first, e.g. with "
+            f"np.unique({name}, return_inverse=True)[1]."
+        )
     arr = arr.astype(np.int64)
     if arr.size and (arr.min() < 0 or arr.max() >= n_classes):
         bad = arr[(arr < 0) | (arr >= n_classes)][0]
@@ -114,15 +118,21 @@ def check_same_shape(a, b, name_a, name_b):
 
 def check_positive_int(value, name):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        raise ValueError(
+            f"{name} must be a positive integer, got {value!r}; pass a whole "
+            f"number >= 1, e.g. {name}=10."
+        )
     return int(value)
 
 
-def check_positive_float(value, name, allow_zero=False):
+def check_positive_float(value, name, allow_zero=False, example=0.1):
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
     if not ok or value < 0 or (value == 0 and not allow_zero):
         limit = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a finite number {limit}, got {value!r}.")
+        raise ValueError(
+            f"{name} must be a finite number {limit}, got {value!r}; "
+            f"pass e.g. {name}={example}."
+        )
     return float(value)
 
 

@@ -50,6 +50,12 @@ def dense_backward(dout, cache):
     db = sum of dout over the batch  (n_out,).
     """
     x, W = cache
+    dout = as_float_array(dout, "dout", ndim=2)
+    if dout.shape != (x.shape[0], W.shape[1]):
+        raise ValueError(
+            f"dout has shape {dout.shape} but z = x @ W + b has shape "
+            f"{(x.shape[0], W.shape[1])}; dout must be dL/dz, one entry per entry of z."
+        )
     dx = dout @ W.T  # (batch, n_in)
     dW = x.T @ dout  # (n_in, n_out)
     db = dout.sum(axis=0)  # (n_out,)
@@ -67,7 +73,8 @@ def sigmoid(z):
     non-positive number, so |z| = 1000 gives 0 or 1, never a warning.
     """
     z = np.asarray(z, dtype=np.result_type(z, np.float32))
-    e = np.exp(-np.abs(z))  # in (0, 1], never overflows
+    with np.errstate(under="ignore"):  # exp(-1000) = 0 is the right answer
+        e = np.exp(-np.abs(z))  # in [0, 1], never overflows
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype, copy=False)
 
 
@@ -129,15 +136,17 @@ def softmax(z):
     """
     z = as_float_array(z, "z", ndim=2)
     shifted = z - z.max(axis=1, keepdims=True)  # (batch, n_classes)
-    e = np.exp(shifted)
+    with np.errstate(under="ignore"):  # exp(-2000) = 0 is the right answer
+        e = np.exp(shifted)
     return e / e.sum(axis=1, keepdims=True)
 
 
 def log_softmax(z):
     """log p_ij = z_ij - max_i - log sum_k exp(z_ik - max_i). z: (batch, n_classes)."""
     z = as_float_array(z, "z", ndim=2)
-    shifted = z - z.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    shifted = z - z.max(axis=1, keepdims=True)  # (batch, n_classes)
+    with np.errstate(under="ignore"):  # exp(-2000) = 0 is the right answer
+        return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
 def softmax_cross_entropy(logits, y):
@@ -153,7 +162,8 @@ def softmax_cross_entropy(logits, y):
     y = check_labels(y, n, logits.shape[1])
     logp = log_softmax(logits)  # (N, n_classes)
     loss = -logp[np.arange(n), y].mean()
-    dlogits = np.exp(logp)
+    with np.errstate(under="ignore"):
+        dlogits = np.exp(logp)  # softmax(logits)
     dlogits[np.arange(n), y] -= 1.0
     return float(loss), dlogits / n
 

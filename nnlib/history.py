@@ -13,6 +13,11 @@ class History:
             self.history.setdefault(key, []).append(value)
 
     def __getitem__(self, key):
+        if key not in self.history:
+            raise KeyError(
+                f"this History has no {key!r}; it has {sorted(self.history)} ("
+                f"'accuracy' is recorded for loss='cross_entropy', 'val_*' with validation_data)."
+            )
         return self.history[key]
 
     def __contains__(self, key):

@@ -4,7 +4,8 @@
 each layer, loss, backward through each layer in reverse, optimizer step).
 ``backend="numba"`` (default) runs the same maths as one compiled call per
 epoch (``nnlib.fused``) whenever the stack is Dense [activation] ...; the
-tests check that both give the same weights.
+tests check that both give the same weights. ``backend="cuda"`` trains and
+predicts such stacks on an NVIDIA GPU (``nnlib.cuda_backend``, notebook 06).
 
 Taught in notebooks 04 (the training loop) and 05 (fit, evaluate).
 """
@@ -14,6 +15,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from nnlib import functional as F
+from nnlib._saving import describe_layer, npz_path, read_saved
 from nnlib._validate import (
     as_float_array, check_choice, check_labels, check_positive_int,
 )
@@ -38,7 +40,7 @@ class Sequential:
     def __init__(self, layers, seed=0, backend="numba", dtype="float64"):
         self.layers = list(layers)
         self.backend = check_choice(backend, "backend", BACKENDS)
-        self.dtype = np.dtype(check_choice(str(np.dtype(dtype)), "dtype", DTYPES))
+        self.dtype = _check_dtype(dtype)
         self.seed = seed
         self._check_layers()
         rng = np.random.default_rng(seed)
@@ -47,6 +49,9 @@ class Sequential:
             if isinstance(layer, Dense):
                 layer.reset(rng, self.dtype)
         self._plan = FusedPlan.build(self.layers) if backend == "numba" else None
+        if backend == "cuda":  # the GPU trainer; numba.cuda is imported only when asked for
+            from nnlib.cuda_backend import CudaPlan
+            self._plan = CudaPlan.build(self.layers)
         self.loss = None
 
     def _check_layers(self):
@@ -105,18 +110,18 @@ class Sequential:
         """
         from nnlib.optim import SGD  # default optimizer
 
-        self.loss = check_choice(loss, "loss", LOSSES)
+        loss = self._check_loss(loss)
         X = self._check_X(X)
-        y_int, y_float = self._check_y(y, X.shape[0])
+        y_int, y_float = self._check_y(y, X.shape[0], loss=loss)
         epochs = check_positive_int(epochs, "epochs")
-        batch_size = check_positive_int(batch_size, "batch_size")
+        batch_size = min(check_positive_int(batch_size, "batch_size"), X.shape[0])
         optimizer = SGD(lr=0.1) if optimizer is None else optimizer
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"optimizer must be nnlib.SGD(...) or nnlib.Adam(...), got {optimizer!r}.")
-        if validation_data is not None:
-            X_val, y_val = validation_data
-            self._check_X(X_val, "X_val"), self._check_y(y_val, len(X_val), "y_val")
-        batch_size = min(batch_size, X.shape[0])
+        validation_data = self._check_validation(validation_data, loss)
+        self.loss = loss  # only now: a call refused above leaves the model as it was
+        if self.backend == "cuda":
+            self._plan.start_fit(X, y_int, y_float)  # the data's one trip to the GPU
         rng = np.random.default_rng(self.seed)
         history = History()
         for _ in tqdm(range(epochs), desc="epochs", disable=not verbose):
@@ -127,7 +132,9 @@ class Sequential:
                 metrics["accuracy"] = correct / X.shape[0]
             if validation_data is not None:
                 val = self.evaluate(*validation_data)
-                metrics.update({"val_loss": val["loss"], "val_accuracy": val["accuracy"]})
+                metrics["val_loss"] = val["loss"]
+                if val["accuracy"] is not None:  # mse has no accuracy
+                    metrics["val_accuracy"] = val["accuracy"]
             history.append(metrics)
             if not np.isfinite(loss_value):
                 raise FloatingPointError(
@@ -188,9 +195,9 @@ class Sequential:
         accuracy = None
         if loss == "cross_entropy":
             accuracy = float((out.argmax(axis=1) == y_int).mean())
-        elif loss == "bce":
+        elif loss == "bce":  # the same rule as predict; soft targets count as y > 0.5
             pred = out.argmax(axis=1) if out.shape[1] > 1 else (out[:, 0] > 0.5)
-            truth = y_float.argmax(axis=1) if out.shape[1] > 1 else y_float[:, 0]
+            truth = y_float.argmax(axis=1) if out.shape[1] > 1 else (y_float[:, 0] > 0.5)
             accuracy = float((pred == truth).mean())
         return {"loss": loss_value, "accuracy": accuracy}
 
@@ -201,6 +208,29 @@ class Sequential:
         return "bce" if isinstance(self.layers[-1], Sigmoid) and self.n_out == 1 else "cross_entropy"
 
     # ---- checks ----
+    def _check_loss(self, loss):
+        loss = check_choice(loss, "loss", LOSSES)
+        if loss == "bce" and not isinstance(self.layers[-1], Sigmoid):
+            raise ValueError(
+                f"loss='bce' needs probabilities in [0, 1], but the last layer is "
+                f"{self.layers[-1]!r}; end the model with Sigmoid(), or use "
+                f"loss='cross_entropy' (which applies softmax itself)."
+            )
+        return loss
+
+    def _check_validation(self, validation_data, loss):
+        """(X_val, y_val) checked like X and y, or None."""
+        if validation_data is None:
+            return None
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise TypeError(
+                f"validation_data must be a pair (X_val, y_val), got "
+                f"{type(validation_data).__name__}; pass validation_data=(X_test, y_test)."
+            )
+        X_val = self._check_X(validation_data[0], "X_val")
+        self._check_y(validation_data[1], X_val.shape[0], "y_val", loss=loss)
+        return X_val, validation_data[1]
+
     def _check_X(self, X, name="X"):
         X = as_float_array(X, name, ndim=2, dtype=self.dtype)
         if X.shape[1] != self.n_in:
@@ -224,40 +254,42 @@ class Sequential:
                 f"give one target per output (for class labels use loss='cross_entropy')."
             )
         if loss == "bce" and (y.min() < 0 or y.max() > 1):
-            raise ValueError(f"{name} for loss='bce' must be in [0, 1]; got values up to {y.max()}.")
+            raise ValueError(
+                f"{name} for loss='bce' must be in [0, 1]; got values in "
+                f"[{y.min():.3g}, {y.max():.3g}]. Use 0/1 labels, or loss='mse' for other targets."
+            )
         return np.empty(0, np.int64), np.ascontiguousarray(y)
 
     # ---- persistence ----
     def save(self, path):
-        """Write architecture and weights to an .npz file."""
+        """Write architecture and weights to an .npz file; returns the path written.
+
+        Like np.savez, ".npz" is appended to a file name without it.
+        """
+        path = npz_path(path)
         spec = [{"type": type(l).__name__, "n_in": l.n_in, "n_out": l.n_out} for l in self.layers]
         arrays = {f"p{i}": p for i, p in enumerate(self.parameters())}
         np.savez(path, __spec__=json.dumps({"layers": spec, "dtype": str(self.dtype)}), **arrays)
+        return path
 
     def load(self, path):
         """Load weights saved by ``save`` into this model (the architecture must match)."""
-        with np.load(path) as data:
-            spec = json.loads(str(data["__spec__"]))
-            mine = [type(l).__name__ for l in self.layers]
-            theirs = [s["type"] for s in spec["layers"]]
-            params = self.parameters()
-            saved = [data[f"p{i}"] for i in range(len(params)) if f"p{i}" in data]
-            shapes_ok = len(saved) == len(params) and all(
-                a.shape == p.shape for a, p in zip(saved, params))
-            if mine != theirs or not shapes_ok:
-                raise ValueError(
-                    f"{path} holds a different architecture ({theirs}) than this model "
-                    f"({mine}); use Sequential.from_file(path) to rebuild it."
-                )
-            for p, a in zip(params, saved):
-                p[...] = a
+        spec, saved = read_saved(path, LAYER_TYPES)
+        mine = [describe_layer(type(l).__name__, l.n_in, l.n_out) for l in self.layers]
+        theirs = [describe_layer(s["type"], s["n_in"], s["n_out"]) for s in spec["layers"]]
+        if mine != theirs:
+            raise ValueError(
+                f"{path} holds a different architecture [{', '.join(theirs)}] than this "
+                f"model [{', '.join(mine)}]; use Sequential.from_file(path) to rebuild it."
+            )
+        for p, a in zip(self.parameters(), saved):
+            p[...] = a
         return self
 
     @classmethod
     def from_file(cls, path, backend="numba"):
         """Rebuild a model saved by ``save``, weights included."""
-        with np.load(path) as data:
-            spec = json.loads(str(data["__spec__"]))
+        spec, _ = read_saved(path, LAYER_TYPES)
         layers = []
         for s in spec["layers"]:
             kind = LAYER_TYPES[s["type"]]
@@ -267,3 +299,12 @@ class Sequential:
     def __repr__(self):
         inner = ", ".join(repr(l) for l in self.layers)
         return f"Sequential([{inner}], backend={self.backend!r}, dtype={str(self.dtype)!r})"
+
+
+def _check_dtype(dtype):
+    """np.dtype for "float64" / "float32" (or np.float64 / np.float32), else a clear error."""
+    try:
+        name = str(np.dtype(dtype))
+    except TypeError:  # not a dtype at all, e.g. "banana": check_choice names it
+        name = dtype
+    return np.dtype(check_choice(name, "dtype", DTYPES))

@@ -11,8 +11,10 @@ model can switch between paths without the optimizer noticing.
 """
 import numpy as np
 
-from nnlib._validate import check_positive_float
+from nnlib._validate import check_choice, check_positive_float
 from nnlib.kernels import cpu
+
+BACKENDS = ("numba", "numpy")
 
 
 class Optimizer:
@@ -22,7 +24,8 @@ class Optimizer:
 
     def __init__(self, lr, weight_decay):
         self.lr = check_positive_float(lr, "lr")
-        self.weight_decay = check_positive_float(weight_decay, "weight_decay", allow_zero=True)
+        self.weight_decay = check_positive_float(weight_decay, "weight_decay",
+                                                 allow_zero=True, example=1e-4)
         self.t = 0
         self.state = None  # list (one entry per param) of tuples of arrays
 
@@ -40,17 +43,15 @@ class Optimizer:
         ``decay[i]`` says whether pair i gets weight decay (default: 2-D
         params, i.e. weights, do; biases do not).
         """
-        pairs = list(pairs)
+        check_choice(backend, "backend", BACKENDS)
+        pairs = [(p, _check_pair(i, p, g, self.lr, backend)) for i, (p, g) in enumerate(pairs)]
         state = self.init_state([p for p, _ in pairs], self.n_slots)
         self.t += 1
         for i, (p, g) in enumerate(pairs):
-            if not np.isfinite(g).all():
-                raise FloatingPointError(
-                    f"gradient {i} contains NaN or inf; lower the learning rate "
-                    f"(lr={self.lr}) or check the loss."
-                )
             wd = self.weight_decay if (decay[i] if decay else p.ndim > 1) else 0.0
             if backend == "numba":
+                # reshape(-1) of a C-contiguous array is a view, so the
+                # kernel's in-place update lands in p (_check_pair made sure).
                 flat = [a.reshape(-1) for a in (p, g) + state[i]]
                 self._kernel(*flat, wd)
             else:
@@ -61,6 +62,33 @@ class Optimizer:
         raise NotImplementedError
 
 
+def _check_pair(i, p, g, lr, backend):
+    """The gradient of pair i as a C-contiguous array of p's shape and dtype.
+
+    p is updated in place, so it must be a float array (C-contiguous for the
+    Numba kernels, which update a flat view of it).
+    """
+    is_float = isinstance(p, np.ndarray) and p.dtype.kind == "f"
+    if not is_float or (backend == "numba" and not p.flags.c_contiguous):
+        raise TypeError(
+            f"parameter {i} must be a C-contiguous float NumPy array (it is updated "
+            f"in place), got {type(p).__name__} {getattr(p, 'dtype', '')}; create "
+            f"it with np.ascontiguousarray(p, dtype=np.float64)."
+        )
+    g = np.ascontiguousarray(g, dtype=p.dtype)
+    if g.shape != p.shape:
+        raise ValueError(
+            f"gradient {i} has shape {g.shape} but its parameter has shape {p.shape}; "
+            f"pass (param, grad) pairs with matching shapes."
+        )
+    if not np.isfinite(g).all():
+        raise FloatingPointError(
+            f"gradient {i} contains NaN or inf; lower the learning rate "
+            f"(lr={lr}) or check the loss."
+        )
+    return g
+
+
 class SGD(Optimizer):
     """Stochastic gradient descent, optionally with (heavy-ball) momentum."""
 
@@ -69,7 +97,7 @@ class SGD(Optimizer):
 
     def __init__(self, lr=0.1, momentum=0.0, weight_decay=0.0):
         super().__init__(lr, weight_decay)
-        self.momentum = check_positive_float(momentum, "momentum", allow_zero=True)
+        self.momentum = check_positive_float(momentum, "momentum", allow_zero=True, example=0.9)
         if self.momentum >= 1:
             raise ValueError(f"momentum must be in [0, 1), got {momentum}; 0.9 is usual.")
 
@@ -96,12 +124,17 @@ class Adam(Optimizer):
 
     def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(lr, weight_decay)
+        if np.shape(betas) != (2,):
+            raise ValueError(
+                f"betas must be a pair (beta1, beta2), got {betas!r}; (0.9, 0.999) is usual."
+            )
         b1, b2 = betas
         for name, beta in (("betas[0]", b1), ("betas[1]", b2)):
-            if not 0 <= beta < 1:
+            check_positive_float(beta, name, allow_zero=True, example=0.9)
+            if beta >= 1:
                 raise ValueError(f"{name} must be in [0, 1), got {beta}; (0.9, 0.999) is usual.")
         self.betas = (float(b1), float(b2))
-        self.eps = check_positive_float(eps, "eps")
+        self.eps = check_positive_float(eps, "eps", example=1e-8)
 
     def _numpy(self, p, g, m, v, wd):
         b1, b2 = self.betas
@@ -121,4 +154,5 @@ class Adam(Optimizer):
         return np.array([self.lr, self.betas[0], self.betas[1], self.eps, self.weight_decay])
 
     def __repr__(self):
-        return f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps})"
+        return (f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps}, "
+                f"weight_decay={self.weight_decay})")

@@ -4,12 +4,33 @@
     on each sample: w <- w + lr (y - y_hat) x,  b <- b + lr (y - y_hat)
 
 It converges whenever a line separates the classes (AND, OR, NAND) and never
-on XOR. Notebook 01 has learners write this themselves; nnlib's copy is the
-reference its checks compare against.
+on XOR. Notebook 01 has learners write this themselves; nnlib's copy
+(``predict``, ``update`` and the ``Perceptron`` class built on them) is the
+reference its checks (``nnlib.checks.ch01``) compare against.
 """
 import numpy as np
 
 from nnlib._validate import as_float_array, check_positive_float, check_positive_int
+
+
+def predict(X, w, b):
+    """y_hat = step(X @ w + b): 0/1 labels (n,) for X (n, d), w (d,), scalar b.
+
+    step(z) = 1 if z > 0 else 0, so a point exactly on the line is class 0.
+    """
+    z = np.asarray(X, dtype=np.float64) @ np.asarray(w, dtype=np.float64) + b  # (n,)
+    return (z > 0).astype(np.int64)
+
+
+def update(w, b, x, y, lr=1.0):
+    """One step of the rule on one sample x (d,) with label y in {0, 1}.
+
+    error = y - y_hat;  w <- w + lr * error * x;  b <- b + lr * error.
+    Returns new ``(w, b)``; the arrays passed in are not modified.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    error = y - int(x @ w + b > 0)  # -1, 0 or +1
+    return w + lr * error * x, b + lr * error
 
 
 class Perceptron:
@@ -23,8 +44,7 @@ class Perceptron:
 
     def predict(self, X):
         """0/1 predictions for X of shape (n, n_features)."""
-        X = self._check(X)
-        return (X @ self.w + self.b > 0).astype(np.int64)
+        return predict(self._check(X), self.w, self.b)
 
     def fit(self, X, y, epochs=10):
         """Apply the rule sample by sample for up to ``epochs`` passes.
@@ -34,16 +54,21 @@ class Perceptron:
         """
         X = self._check(X)
         y = np.asarray(y)
-        if y.shape != (X.shape[0],) or not np.isin(y, (0, 1)).all():
-            raise ValueError(f"y must be 0/1 labels of shape ({X.shape[0]},), got shape {y.shape}.")
+        if y.shape != (X.shape[0],):
+            raise ValueError(
+                f"y must hold one label per row of X, shape ({X.shape[0]},); got shape {y.shape}."
+            )
+        if not np.isin(y, (0, 1)).all():
+            raise ValueError(
+                f"y must hold 0/1 labels, got the values {np.unique(y)[:5].tolist()}; "
+                f"map the two classes to 0 and 1 first, e.g. y = (y == y.max()).astype(int)."
+            )
         self.errors_ = []
         for _ in range(check_positive_int(epochs, "epochs")):
             mistakes = 0
             for xi, yi in zip(X, y):
-                error = yi - int(xi @ self.w + self.b > 0)
-                self.w += self.lr * error * xi
-                self.b += self.lr * error
-                mistakes += int(error != 0)
+                mistakes += int(yi != int(xi @ self.w + self.b > 0))
+                self.w, self.b = update(self.w, self.b, xi, yi, self.lr)
             self.errors_.append(mistakes)
             if mistakes == 0:
                 break
