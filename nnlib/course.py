@@ -12,10 +12,36 @@
 - a markdown cell marked ``solution`` replaced by an answer prompt;
 - everything between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``
   removed;
-- all outputs and execution counts cleared.
+- all outputs and execution counts cleared, and saved widget state dropped.
+
+Release refuses (``ReleaseError``, naming the notebook and cell) a source
+that would leak or break: a cell marked ``solution`` without a region (its
+answer would be published), a region in a cell not marked ``solution``, a
+marker in a markdown cell, a region at the top level of a cell, a missing
+or malformed stub text, an unclosed or nested marker, a repeated
+``grade_id``.
 
 ``python -m nnlib.course check`` regenerates in memory and fails if
 ``exercises/`` differs (the drift test in ``tests/`` does the same).
+
+The cells of an exercise N.k (``solutions/01_perceptron.ipynb`` is the model):
+
+- solution cell: ``def f(...):`` whose body holds the region; metadata
+  ``nbgrader`` {grade: false, solution: true, locked: false,
+  grade_id: "ex_N_k_<name>", schema_version: 3} and ``nnlib`` {stub:
+  "Exercise N.k: <what to do>"};
+- grading cell: ``check("N.k", f)`` then the hidden tests; metadata
+  ``nbgrader`` {grade: true, solution: false, locked: true,
+  grade_id: "check_N_k_<name>", points: <int>, schema_version: 3}. End the
+  hidden tests with a statement, not an expression: its value would be
+  displayed, and a trailing ``;`` does not hide it under nbval (which runs
+  cells without history);
+- written answer: a markdown cell with ``nbgrader`` {grade: false,
+  solution: true, locked: false, grade_id: "answer_N_k", schema_version: 3}.
+
+``tests/test_exercises.py`` proves the result: every grading cell fails in
+the exercise notebook, only with this chapter's stubs, and passes in the
+solution notebook.
 """
 import argparse
 import re
@@ -56,12 +82,21 @@ def _replace_regions(source, begin, end, replace, where):
     return "\n".join(out)
 
 
-def _stub_lines(cell, where):
+def _chapter(name):
+    """The chapter number of a notebook named like '01_perceptron.ipynb', else None."""
+    match = re.match(r"(\d+)_", Path(name).name)
+    return int(match.group(1)) if match else None
+
+
+def _stub_lines(cell, where, chapter=None):
     stub = cell.metadata.get("nnlib", {}).get("stub", "")
     if not STUB_PATTERN.match(stub):
         raise ReleaseError(
             f"{where}: a solution cell needs metadata.nnlib.stub like "
             f"'Exercise 1.2: update w and b', got {stub!r}.")
+    if chapter is not None and int(stub.split()[1].split(".")[0]) != chapter:
+        raise ReleaseError(f"{where}: the stub {stub!r} names another chapter; this notebook "
+                           f"is chapter {chapter}, so it should read 'Exercise {chapter}.k: ...'.")
 
     def replace(indent):
         if not indent:
@@ -70,17 +105,44 @@ def _stub_lines(cell, where):
     return replace
 
 
+def _check_markers(cell, where, seen_ids):
+    """Refuse cells whose markers and metadata disagree (see the module docstring)."""
+    grading = cell.metadata.get("nbgrader", {})
+    grade_id = grading.get("grade_id")
+    if grade_id is not None:
+        if grade_id in seen_ids:
+            raise ReleaseError(f"{where}: grade_id {grade_id!r} is used twice; grade_ids must be unique.")
+        seen_ids.add(grade_id)
+    has_region = BEGIN_SOLUTION in cell.source
+    if cell.cell_type != "code":
+        if has_region or BEGIN_HIDDEN in cell.source:
+            raise ReleaseError(f"{where}: markers only work in code cells; for a written answer "
+                               f"mark the markdown cell nbgrader solution: true instead.")
+        return
+    if grading.get("solution") and not has_region:
+        raise ReleaseError(f"{where}: the cell is marked nbgrader solution: true but has no "
+                           f"{BEGIN_SOLUTION!r} region, so its answer would be published.")
+    if has_region and not grading.get("solution"):
+        raise ReleaseError(f"{where}: a {BEGIN_SOLUTION!r} region needs the cell metadata "
+                           f"nbgrader solution: true (and a grade_id).")
+
+
 def release_notebook(nb, name="notebook"):
     """Return the student version of solution notebook ``nb`` (a new object)."""
-    student = nbformat.v4.new_notebook(metadata=nb.metadata)
+    metadata = {key: value for key, value in nb.metadata.items() if key != "widgets"}
+    student = nbformat.v4.new_notebook(metadata=metadata)
+    seen_ids = set()
     for index, cell in enumerate(nb.cells):
         where = f"{name} cell {index}"
+        _check_markers(cell, where, seen_ids)
         grading = cell.metadata.get("nbgrader", {})
         source = cell.source
         if cell.cell_type == "code":
+            if END_SOLUTION in source and BEGIN_SOLUTION not in source:
+                raise ReleaseError(f"{where}: {END_SOLUTION!r} without {BEGIN_SOLUTION!r}.")
             if BEGIN_SOLUTION in source:
                 source = _replace_regions(source, BEGIN_SOLUTION, END_SOLUTION,
-                                          _stub_lines(cell, where), where)
+                                          _stub_lines(cell, where, _chapter(name)), where)
             source = _replace_regions(source, BEGIN_HIDDEN, END_HIDDEN, lambda _: [], where)
             new = nbformat.v4.new_code_cell(source.rstrip("\n"), metadata=cell.metadata)
         elif cell.cell_type == "markdown" and grading.get("solution"):

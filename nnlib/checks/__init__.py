@@ -10,7 +10,9 @@ unchanged, so an untouched exercise shows its own "Exercise N.k: ..." text;
 a check can never pass a stub.
 
 The comparison helpers below (``expect_array``, ``expect_scalar``, ...) are
-also what the hidden tests in ``solutions/`` use.
+also what the hidden tests in ``solutions/`` use; ``call`` runs the learner's
+function (with optional ``hints`` per exception type) and ``show`` formats a
+value for a message.
 """
 import importlib
 
@@ -56,8 +58,13 @@ def _lookup(exercise_id):
 
 
 # ---------------------------------------------------------------- helpers
-def call(fn, *args, what=None, **kwargs):
-    """Call the learner's function; any error other than the stub's becomes CheckFailed."""
+def call(fn, *args, what=None, hints=None, **kwargs):
+    """Call the learner's function; any error other than the stub's becomes CheckFailed.
+
+    ``what`` describes the input in the message (default: the arguments);
+    ``hints`` maps an exception type to one more sentence of advice, e.g.
+    ``{FloatingPointError: "exp overflowed: use the two-branch form."}``.
+    """
     if not callable(fn):
         raise CheckFailed(f"expected a function, got {type(fn).__name__} {fn!r}.")
     try:
@@ -66,7 +73,9 @@ def call(fn, *args, what=None, **kwargs):
         raise
     except Exception as exc:  # the learner's bug, reported with its input
         shown = what or _describe_args(args, kwargs)
-        raise CheckFailed(f"your function raised {type(exc).__name__}: {exc} (on {shown}).") from None
+        advice = next((f" {text}" for kind, text in (hints or {}).items() if isinstance(exc, kind)), "")
+        raise CheckFailed(
+            f"your function raised {type(exc).__name__}: {exc} (on {shown}).{advice}") from None
 
 
 def _describe_args(args, kwargs):
@@ -74,12 +83,18 @@ def _describe_args(args, kwargs):
     return "input " + ", ".join(parts)
 
 
-def _short(value):
+def show(value):
+    """A short text for a value in a message: small arrays in full, big ones by shape."""
     if isinstance(value, np.ndarray):
         if value.size <= 8:
             return np.array2string(value, precision=3, separator=", ").replace("\n", "")
         return f"array of shape {value.shape}"
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.4g}"
     return repr(value)
+
+
+_short = show  # the name the helpers below use
 
 
 def expect_array(got, expected, what, rtol=1e-6, atol=1e-8, dtype_kind=None):
@@ -96,29 +111,47 @@ def expect_array(got, expected, what, rtol=1e-6, atol=1e-8, dtype_kind=None):
     if arr.shape != expected.shape:
         raise CheckFailed(f"{what}: expected shape {expected.shape}, got {arr.shape}.")
     if dtype_kind and arr.dtype.kind not in dtype_kind:
-        raise CheckFailed(f"{what}: expected dtype kind {dtype_kind!r} (e.g. int or float), got {arr.dtype}.")
+        wanted = " or ".join(dict.fromkeys(_KIND_NAMES[k] for k in dtype_kind))
+        raise CheckFailed(
+            f"{what}: expected {wanted} values, got dtype {arr.dtype}; "
+            f"convert with .astype({_KIND_NAMES[dtype_kind[0]]}).")
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise CheckFailed(f"{what}: your result contains NaN or inf: {_short(arr)}.")
     if not np.allclose(arr, expected, rtol=rtol, atol=atol):
         diff = np.abs(arr.astype(float) - expected.astype(float))
         worst = np.unravel_index(np.argmax(diff), diff.shape) if diff.ndim else ()
-        where = f" (largest difference at index {tuple(int(i) for i in worst)})" if worst else ""
+        if expected.size <= 8:  # small: show both in full
+            where = f" (largest difference at index {tuple(int(i) for i in worst)})" if worst else ""
+            raise CheckFailed(f"{what}: expected {_short(expected)}, got {_short(arr)}{where}.")
+        n_wrong = int((~np.isclose(arr, expected, rtol=rtol, atol=atol)).sum())
+        index = tuple(int(i) for i in worst)
         raise CheckFailed(
-            f"{what}: expected {_short(expected)}, got {_short(arr)}{where}.")
+            f"{what}: {n_wrong} of {expected.size} entries differ; the largest difference is at "
+            f"index {index}: expected {float(expected[worst]):.6g}, got {float(arr[worst]):.6g}.")
     return arr
 
 
+_KIND_NAMES = {"b": "bool", "i": "int", "u": "int", "f": "float"}
+
+
 def expect_scalar(got, expected, what, rtol=1e-6, atol=1e-8):
-    """Fail unless ``got`` is one finite number close to ``expected``."""
+    """Fail unless ``got`` is one finite number close to ``expected``; return it as a float.
+
+    ``expected=None`` accepts any finite number (e.g. a bias the learner chose).
+    """
     if got is None:
         raise CheckFailed(f"{what}: your function returned None; did you forget `return`?")
-    arr = np.asarray(got)
+    try:
+        arr = np.asarray(got)
+    except Exception:  # noqa: BLE001 - anything that will not become an array
+        arr = np.array(None)
     if arr.size != 1 or arr.dtype.kind not in "biuf":
         raise CheckFailed(f"{what}: expected a single number, got {_short(got)}.")
     value = float(arr.reshape(()))
     if not np.isfinite(value):
-        raise CheckFailed(f"{what}: got {value}; expected a finite number near {expected:.6g}.")
-    if not np.isclose(value, expected, rtol=rtol, atol=atol):
+        near = "" if expected is None else f" near {expected:.6g}"
+        raise CheckFailed(f"{what}: got {value}; expected a finite number{near}.")
+    if expected is not None and not np.isclose(value, expected, rtol=rtol, atol=atol):
         raise CheckFailed(f"{what}: expected {expected:.6g}, got {value:.6g}.")
     return value
 
