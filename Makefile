@@ -8,19 +8,23 @@ STAMP  := $(VENV)/.installed-test
 BENCH_STAMP := $(VENV)/.installed-bench
 LAB_ARGS ?=
 PYTEST_ARGS ?=
+# Debian's Chromium, driven by the browser tests (tests/browser/).
+CHROMIUM ?= /usr/bin/chromium
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y
 
 # Numba's on-disk cache lives in the build folder, so a fresh checkout
 # behaves like a used one and nothing is written next to the sources.
 export NUMBA_CACHE_DIR := $(CURDIR)/build/numba-cache
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install lab test bench release clean
+.PHONY: help install lab test bench release clean system-deps
 
 help:
 	@echo "make lab     - set up .venv and open JupyterLab on the course (LAB_ARGS=--no-browser for headless)"
 	@echo "make test    - set up .venv and run the whole test suite (unit tests, notebooks, exercises)"
 	@echo "make bench   - run the benchmarks (installs the CPU build of PyTorch as the peer)"
 	@echo "make release - regenerate exercises/ from solutions/"
+	@echo "make system-deps - install Debian's chromium for the browser tests (as root; no-op when present)"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,10 +35,20 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks/README.md $(LAB_ARGS)
+	$(BIN)/python -m nnlib.lab --root-dir "$(CURDIR)" $(LAB_ARGS)
 
-test: $(STAMP)
+test: system-deps $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The browser tests drive Debian's Chromium (never a downloaded one). Install it
+# when missing (root on these machines; apt-get update only when apt does not
+# know the package yet). A no-op when /usr/bin/chromium exists, with or without apt.
+system-deps:
+	@test -x $(CHROMIUM) || { \
+	  command -v apt-get >/dev/null 2>&1 || { echo "make: $(CHROMIUM) is missing and apt-get is unavailable: install Chromium at $(CHROMIUM)" >&2; exit 1; }; \
+	  test "$$(id -u)" = 0 || { echo "make: $(CHROMIUM) is missing: run 'sudo apt-get install -y chromium' (or make test as root)" >&2; exit 1; }; \
+	  { apt-cache show chromium >/dev/null 2>&1 && $(APT_INSTALL) chromium; } || \
+	  { apt-get update && $(APT_INSTALL) chromium; }; }
 
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,gpu,bench]'
