@@ -114,3 +114,32 @@ def plot_confusion_matrix(cm, ax=None, labels=None):
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     return ax
+
+
+def plot_graph(nodes, edges, ax=None, figsize=(8, 2.6)):
+    """Draw a small computational graph with its numbers (notebook 04).
+
+    nodes: {name: (x, y, text, grad)}: a box at (x, y) showing ``text`` (the
+    forward value) and, in red below it, ``grad`` (dL/d(node); "" for none).
+    edges: [(source, target, text, grad)]: an arrow labelled ``text`` above
+    (e.g. the weight) and ``grad`` in red below (e.g. dL/dw).
+    """
+    ax = _ax(ax, figsize=figsize)
+    red = CLASS_COLORS[1]
+    for source, target, text, grad in edges:
+        (x0, y0), (x1, y1) = nodes[source][:2], nodes[target][:2]
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                    arrowprops={"arrowstyle": "->", "shrinkA": 32, "shrinkB": 32, "lw": 1.5})
+        xm, ym = (x0 + x1) / 2, (y0 + y1) / 2
+        ax.text(xm, ym + 0.12, text, ha="center", va="bottom", fontsize=9)
+        ax.text(xm, ym - 0.12, grad, ha="center", va="top", fontsize=9, color=red)
+    for x, y, text, grad in nodes.values():
+        ax.text(x, y, text, ha="center", va="center", fontsize=10,
+                bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "k"})
+        ax.text(x, y - 0.3, grad, ha="center", va="top", fontsize=9, color=red)
+    xs = [n[0] for n in nodes.values()]
+    ys = [n[1] for n in nodes.values()]
+    ax.set_xlim(min(xs) - 0.7, max(xs) + 0.7)
+    ax.set_ylim(min(ys) - 0.6, max(ys) + 0.4)
+    ax.axis("off")
+    return ax
