@@ -36,8 +36,11 @@ The cells of an exercise N.k (``solutions/01_perceptron.ipynb`` is the model):
   hidden tests with a statement, not an expression: its value would be
   displayed, and a trailing ``;`` does not hide it under nbval (which runs
   cells without history);
-- written answer: a markdown cell with ``nbgrader`` {grade: false,
-  solution: true, locked: false, grade_id: "answer_N_k", schema_version: 3}.
+- written answer: a markdown cell with ``nbgrader`` {grade: true,
+  solution: true, locked: false, grade_id: "answer_N_k", points: 0,
+  schema_version: 3} (nbgrader's schema requires a markdown solution cell
+  to be a graded cell; 0 points keeps it ungraded, for the instructor to
+  read).
 
 ``tests/test_exercises.py`` proves the result: every grading cell fails in
 the exercise notebook, only with this chapter's stubs, and passes in the

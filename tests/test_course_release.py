@@ -32,8 +32,8 @@ def grading_meta(grade_id="check_1_2_update"):
 
 
 def answer_meta(grade_id="answer_1_3"):
-    return {"nbgrader": {"grade": False, "solution": True, "locked": False,
-                         "grade_id": grade_id, "schema_version": 3}}
+    return {"nbgrader": {"grade": True, "solution": True, "locked": False,
+                         "grade_id": grade_id, "points": 0, "schema_version": 3}}
 
 
 def with_outputs(cell, text="out\n"):
