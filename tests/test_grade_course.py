@@ -1,7 +1,7 @@
 """The grader on the course itself: every solution earns full points, chapter 1's exercise none.
 
 A solution that loses points here has a grading cell the grader cannot
-replay (see INSTRUCTORS.md, "Writing gradable checks"), so ``nnlib-grade
+replay (see README.md, "Writing gradable checks"), so ``nnlib-grade
 batch`` would refuse that assignment.
 """
 from pathlib import Path

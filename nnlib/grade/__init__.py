@@ -1,4 +1,4 @@
-"""``nnlib-grade``: autograding of the course's exercise notebooks (see INSTRUCTORS.md).
+"""``nnlib-grade``: autograding of the course's exercise notebooks (see the README, "For instructors").
 
 Modules, in the order a notebook meets them:
 
