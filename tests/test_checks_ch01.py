@@ -55,7 +55,7 @@ def test_a_stub_raises_its_own_not_implemented_error(exercise_id):
     ("1.4", lambda: ([-2, -2], 3)),  # plain lists and ints are fine too
 ])
 def test_a_correct_answer_passes(exercise_id, answer, capsys):
-    assert check(exercise_id, answer) is True
+    assert check(exercise_id, answer) is None
     assert capsys.readouterr().out.startswith(f"\u2714 Exercise {exercise_id} (")
 
 

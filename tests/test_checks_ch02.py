@@ -59,7 +59,7 @@ def test_a_stub_raises_its_own_not_implemented_error(exercise_id):
 def test_a_correct_answer_passes_without_warnings(exercise_id, answer, capsys):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert check(exercise_id, answer) is True
+        assert check(exercise_id, answer) is None
     assert capsys.readouterr().out.startswith(f"\u2714 Exercise {exercise_id} (")
 
 

@@ -53,7 +53,7 @@ def test_a_stub_raises_its_own_not_implemented_error(exercise_id):
     ("3.4", count_ok),
 ])
 def test_a_correct_answer_passes(exercise_id, answer, capsys):
-    assert check(exercise_id, answer) is True
+    assert check(exercise_id, answer) is None
     assert capsys.readouterr().out.startswith(f"\u2714 Exercise {exercise_id} (")
 
 

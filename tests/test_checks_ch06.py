@@ -50,8 +50,7 @@ def relu_wrong_maths():
 
 
 def test_relu_check_passes_the_solution(capsys):
-    assert check("6.1", relu_right)
-    assert "passed" in capsys.readouterr().out
+    check("6.1", relu_right)  # raises CheckFailed on a wrong answer
 
 
 @pytest.mark.parametrize("wrong,message", [
@@ -167,8 +166,7 @@ def tiled_no_bounds_on_load(tile):
 
 
 def test_tiled_check_passes_the_solution(capsys):
-    assert check("6.2", tiled_right)
-    assert "passed" in capsys.readouterr().out
+    check("6.2", tiled_right)  # raises CheckFailed on a wrong answer
 
 
 @pytest.mark.parametrize("wrong,message", [
@@ -205,6 +203,6 @@ def test_speedup_check_discriminates(wrong, message):
 
 
 def test_speedup_check_passes_the_solution_and_not_the_stub():
-    assert check("6.3", speedup_right)
+    check("6.3", speedup_right)  # raises CheckFailed on a wrong answer
     with pytest.raises(NotImplementedError):
         check("6.3", stub)

@@ -12,7 +12,7 @@ def _check_double(fn):
 
 
 def test_check_prints_a_pass_line_and_prefixes_a_failure_with_the_exercise(capsys):
-    assert check("99.1", lambda x: 2 * x) is True
+    assert check("99.1", lambda x: 2 * x) is None
     assert capsys.readouterr().out == "\u2714 Exercise 99.1 (double) passed: doubles.\n"
     with pytest.raises(CheckFailed, match=r"^Exercise 99\.1 \(double\): double\(\[1, 2\]\): expected"):
         check("99.1", lambda x: 3 * x)

@@ -34,14 +34,16 @@ def exercise(exercise_id, title):
 
 
 def check(exercise_id, answer, **options):
-    """Run the check of ``exercise_id`` on ``answer``; print a pass line or raise CheckFailed."""
+    """Run the check of ``exercise_id`` on ``answer``; print a pass line or raise CheckFailed.
+
+    Returns None, so a cell that ends with ``check(...)`` shows only the pass line.
+    """
     title, fn = _lookup(exercise_id)
     try:
         summary = fn(answer, **options)
     except CheckFailed as failure:
         raise CheckFailed(f"Exercise {exercise_id} ({title}): {failure}") from None
     print(f"\u2714 Exercise {exercise_id} ({title}) passed" + (f": {summary}" if summary else "."))
-    return True
 
 
 def _lookup(exercise_id):
