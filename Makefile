@@ -7,14 +7,18 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-test
 BENCH_STAMP := $(VENV)/.installed-bench
 LAB_ARGS ?=
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 2 --dist loadscope
 # Debian's Chromium, driven by the browser tests (tests/browser/).
 CHROMIUM ?= /usr/bin/chromium
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y
 
 # Numba's on-disk cache lives in the build folder, so a fresh checkout
 # behaves like a used one and nothing is written next to the sources.
-export NUMBA_CACHE_DIR := $(CURDIR)/build/numba-cache
+# Numba only notices edits to the file a function is in, not to the kernels
+# it calls from other files, so the folder is keyed by a hash of all kernel
+# sources: any edit starts a fresh cache instead of running stale code.
+KERNEL_HASH := $(shell cat nnlib/kernels/*.py | cksum | cut -d' ' -f1)
+export NUMBA_CACHE_DIR := $(CURDIR)/build/numba-cache/$(KERNEL_HASH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: help install lab test bench release clean system-deps

@@ -213,19 +213,16 @@ def _contiguity_spy(monkeypatch, module, names, seen):
 
         def spy(*args, _kernel=kernel, _name=name):
             arrays = [a for a in args if isinstance(a, np.ndarray)]
-            for lst in (a for a in args if type(a).__name__ == "List"):
-                arrays.extend(lst)
+            for group in (a for a in args if isinstance(a, tuple) or type(a).__name__ == "List"):
+                arrays.extend(a for a in group if isinstance(a, np.ndarray))  # per-layer W, b, ...
             seen.append((_name, all(a.flags.c_contiguous for a in arrays)))
             return _kernel(*args)
 
         monkeypatch.setattr(module, name, spy)
 
 
-def test_wrappers_hand_kernels_contiguous_arrays(monkeypatch, rng):
-    seen = []
-    _contiguity_spy(monkeypatch, cpu, ["dense_forward", "dense_backward", "activate",
-                                       "activation_backward", "sgd_update", "adam_update"], seen)
-    _contiguity_spy(monkeypatch, mlp_cpu, ["train_epoch", "predict"], seen)
+def _strided_workload(rng):
+    """Train and run a fusable and a layer-by-layer model on strided, Fortran-order input."""
     X = np.asfortranarray(rng.standard_normal((20, 3)))[::2]  # strided and Fortran
     y = np.repeat(np.arange(2), 10)[::2]
     fusable = Sequential([Dense(3, 4), ReLU(), Dense(4, 2)], backend="numba")
@@ -236,6 +233,17 @@ def test_wrappers_hand_kernels_contiguous_arrays(monkeypatch, rng):
     layered.fit(X, y, epochs=1, batch_size=3, optimizer=SGD(0.1, momentum=0.5), verbose=False)
     layered.forward(X)
     layered.backward(np.asfortranarray(np.ones((10, 2))))
+
+
+def test_wrappers_hand_kernels_contiguous_arrays(monkeypatch, rng):
+    # Compile everything first: the spies replace module globals that other
+    # kernels (dense_forward calls activate) would otherwise resolve at compile time.
+    _strided_workload(np.random.default_rng(1))
+    seen = []
+    _contiguity_spy(monkeypatch, cpu, ["dense_forward", "dense_backward", "activate",
+                                       "activation_backward", "sgd_update", "adam_update"], seen)
+    _contiguity_spy(monkeypatch, mlp_cpu, ["train_epoch", "predict"], seen)
+    _strided_workload(rng)
     names = {name for name, _ in seen}
     assert {"train_epoch", "predict", "dense_forward", "dense_backward", "activate",
             "activation_backward", "sgd_update"} <= names
