@@ -17,7 +17,7 @@ APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y
 # Numba only notices edits to the file a function is in, not to the kernels
 # it calls from other files, so the folder is keyed by a hash of all kernel
 # sources: any edit starts a fresh cache instead of running stale code.
-KERNEL_HASH := $(shell cat nnlib/kernels/*.py | cksum | cut -d' ' -f1)
+KERNEL_HASH := $(shell { cat nnlib/kernels/*.py | cksum | cut -d' ' -f1; } 2>/dev/null)
 export NUMBA_CACHE_DIR := $(CURDIR)/build/numba-cache/$(KERNEL_HASH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 

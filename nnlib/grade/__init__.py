@@ -1,4 +1,4 @@
-"""``nnlib-grade``: autograding of the course's exercise notebooks (see the README, "For instructors").
+"""``nnlib-grade``: autograding of the course's exercise notebooks (see the README, section For instructors).
 
 Modules, in the order a notebook meets them:
 

@@ -44,7 +44,7 @@ def find_assignment(name, solutions):
 
 def parser():
     p = argparse.ArgumentParser(prog="nnlib-grade", description="Check one notebook, grade a folder "
-                                "of submissions, or validate nbgrader metadata (see the README, "For instructors").")
+                                "of submissions, or validate nbgrader metadata (see the README, section For instructors).")
     sub = p.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="grade one notebook and print the table")
     check.add_argument("notebook", type=Path)
