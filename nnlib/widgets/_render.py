@@ -16,6 +16,18 @@ XLIM = (-0.5, 1.5)  # the logic-gate corners plus a margin, as in nnlib.viz.grid
 YLIM = (-0.5, 1.5)
 
 
+class Explorer:
+    """Base of every widget class: displays ``self.widget``, with a short text/plain.
+
+    The widget's own text/plain would spell out the PNG bytes of its Image.
+    """
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = repr(self)
+        return bundle
+
+
 def new_figure(width, height, **margins):
     """A Matplotlib Figure that is not registered with pyplot (so it is freed, never shown twice).
 

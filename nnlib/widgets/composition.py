@@ -42,7 +42,7 @@ def forward_221(X, W, b, v, c):
     return sigmoid(h @ v + c)  # (n,)
 
 
-class CompositionExplorer:
+class CompositionExplorer(_render.Explorer):
     """Sliders for all nine weights of a 2-2-1 sigmoid network on XOR.
 
     Widgets (``description`` = label on screen, used by the browser tests):
@@ -165,11 +165,6 @@ class CompositionExplorer:
         ax.set_xlabel("$h_1$")
         ax.set_ylabel("$h_2$")
         _render.finish_axes(ax, "hidden space (h1, h2)", xlim=(-0.1, 1.1), ylim=(-0.1, 1.1))
-
-    def _repr_mimebundle_(self, **kwargs):
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = repr(self)
-        return bundle
 
     def __repr__(self):
         values = ", ".join(f"{n}={s.value:g}" for n, s in self.sliders.items())

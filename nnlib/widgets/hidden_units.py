@@ -75,7 +75,7 @@ def fit_output_layer(a, T):
     return coef[:-1], coef[-1]
 
 
-class HiddenUnitsExplorer:
+class HiddenUnitsExplorer(_render.Explorer):
     """A slider for the number of hidden units; the fit is redrawn live.
 
     Widgets: ``slider`` (IntSlider "hidden units", 1..max_hidden),
@@ -146,11 +146,6 @@ class HiddenUnitsExplorer:
     def _draw_boundary(self, ax, predict):
         self.accuracy = float(np.mean(predict(self.X).argmax(axis=1) == self.y))
         self.regions = draw_boundary(ax, predict, self.X, self.y, self.n_hidden)
-
-    def _repr_mimebundle_(self, **kwargs):
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = repr(self)  # the default repr would spell out the PNG bytes
-        return bundle
 
     def __repr__(self):
         return f"HiddenUnitsExplorer(task={self.task!r}, n_hidden={self.slider.value})"

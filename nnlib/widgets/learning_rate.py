@@ -88,7 +88,7 @@ def _jumps(losses):
     return float(np.max(np.diff(tail), initial=0.0))
 
 
-class LearningRateExplorer:
+class LearningRateExplorer(_render.Explorer):
     """A log-scale learning-rate slider; each value retrains the spiral classifier.
 
     Widgets: ``slider`` (FloatLogSlider "lr", 10**-3 .. 10**2), ``status``
@@ -153,11 +153,6 @@ class LearningRateExplorer:
         plot_points(self.X, self.y, ax=ax, s=12)
         ax.set_aspect("equal")
         ax.set_title("decision regions after training", fontsize=10)
-
-    def _repr_mimebundle_(self, **kwargs):
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = repr(self)  # the default repr would spell out the PNG bytes
-        return bundle
 
     def __repr__(self):
         return f"LearningRateExplorer(lr={self.slider.value:.3g}, epochs={self.epochs})"

@@ -35,7 +35,7 @@ def _draw_gate(ax, predict, X, y, w, b, title):
     return line
 
 
-class PerceptronExplorer:
+class PerceptronExplorer(_render.Explorer):
     """Sliders for w1, w2 and b of one perceptron over a logic gate's four points.
 
     Widgets (their ``description`` is the label on screen; the browser tests
@@ -90,18 +90,13 @@ class PerceptronExplorer:
                                self.w, self.b, title)
         self.image.value = _render.png_bytes(fig)
 
-    def _repr_mimebundle_(self, **kwargs):
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = repr(self)  # the default repr would spell out the PNG bytes
-        return bundle
-
     def __repr__(self):
         s = self.sliders
         return (f"PerceptronExplorer(gate={self.gate.value!r}, w1={s['w1'].value:g}, "
                 f"w2={s['w2'].value:g}, b={s['b'].value:g})")
 
 
-class PerceptronStepper:
+class PerceptronStepper(_render.Explorer):
     """The perceptron learning rule, one epoch per click of "next epoch".
 
     Each epoch visits the four points in order; for each it counts a mistake
@@ -190,11 +185,6 @@ class PerceptronStepper:
         ax.set_xlabel("epoch")
         ax.set_ylabel("mistakes in the epoch")
         ax.set_title("mistakes per epoch", fontsize=10)
-
-    def _repr_mimebundle_(self, **kwargs):
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = repr(self)
-        return bundle
 
     def __repr__(self):
         return f"PerceptronStepper(gate={self.gate.value!r}, lr={self.lr:g}, epoch={self.epoch})"
