@@ -60,6 +60,7 @@ $(BENCH_STAMP): $(STAMP)
 
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks.gpu  # prints SKIPPED and measures nothing without an NVIDIA GPU
 
 release: $(STAMP)
 	$(BIN)/python -m nnlib.course release
