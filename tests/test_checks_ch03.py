@@ -8,11 +8,7 @@ import pytest
 
 from nnlib.checks import CheckFailed, check
 
-
-def stub(exercise_id):
-    def fn(*args, **kwargs):
-        raise NotImplementedError(f"Exercise {exercise_id}: write this function")
-    return fn
+from check_helpers import stub, fails_with
 
 
 # ----------------------------------------------------------------- correct answers
@@ -55,12 +51,6 @@ def test_a_stub_raises_its_own_not_implemented_error(exercise_id):
 def test_a_correct_answer_passes(exercise_id, answer, capsys):
     assert check(exercise_id, answer) is None
     assert capsys.readouterr().out.startswith(f"\u2714 Exercise {exercise_id} (")
-
-
-def fails_with(exercise_id, wrong, message):
-    with pytest.raises(CheckFailed, match=rf"^Exercise {exercise_id} \(") as failure:
-        check(exercise_id, wrong)
-    assert message in str(failure.value), str(failure.value)
 
 
 # ----------------------------------------------------------------- wrong answers

@@ -9,22 +9,10 @@ import numpy as np
 import pytest
 
 from nnlib import functional as F
-from nnlib.checks import CheckFailed, check
+from nnlib.checks import check
+
+from check_helpers import stub, fails_with
 from nnlib.gradcheck import numerical_gradient, rel_error
-
-
-def stub(exercise_id):
-    def fn(*args, **kwargs):
-        raise NotImplementedError(f"Exercise {exercise_id}: write this function")
-    return fn
-
-
-def fails_with(exercise_id, wrong, *messages):
-    with pytest.raises(CheckFailed, match=rf"^Exercise {exercise_id} \(") as failure:
-        check(exercise_id, wrong)
-    for message in messages:
-        assert message in str(failure.value), str(failure.value)
-    return str(failure.value)
 
 
 # ----------------------------------------------------------------- correct answers
