@@ -73,7 +73,8 @@ class CompositionExplorer(_render.Explorer):
         self.X, self.y = logic_gate("xor")
         values = {**START, **start}
         self.sliders = {name: widgets.FloatSlider(value=values[name], min=-20.0, max=20.0,
-                                                  step=0.5, description=name)
+                                                  step=0.5, description=name,
+                                                  readout_format=".1f")  # "-20.0" fits
                         for name in SLIDERS}
         self.snap = widgets.Button(description="snap to an XOR solution", icon="magic",
                                    layout=widgets.Layout(width="auto"))
