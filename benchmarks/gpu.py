@@ -102,16 +102,14 @@ def mlp_data(n, widths=WIDTHS):
 def nnlib_trainer(X, y, batch_size, widths=WIDTHS):
     """A function running one nnlib backend="cuda" epoch on X, y (copied to the device once)."""
     from nnlib import SGD, Dense, ReLU, Sequential
-    from nnlib.kernels.cpu import CROSS_ENTROPY
     n_in, hidden, n_out = widths
     model = Sequential([Dense(n_in, hidden, init="he"), ReLU(), Dense(hidden, n_out)], seed=0,
                        backend="cuda", dtype="float32")
-    opt, plan, order = SGD(lr=0.01, momentum=0.9), model._plan, np.arange(len(X))
+    opt, trainer, order = SGD(lr=0.01, momentum=0.9), model._trainer, np.arange(len(X))
     y_int, y_float = y.astype(np.int64), np.empty((0, n_out), np.float32)
-    plan.start_fit(X, y_int, y_float)
 
-    def epoch():
-        return plan.train_epoch(X, y_int, y_float, order, batch_size, opt, CROSS_ENTROPY)
+    def epoch():  # the first call copies X, y to the device; later ones reuse them
+        return trainer.train_epoch(X, y_int, y_float, order, batch_size, opt, "cross_entropy")
     return model, epoch
 
 

@@ -1,8 +1,9 @@
 """File helpers behind ``Sequential.save`` / ``load`` / ``from_file``.
 
-A saved model is one .npz file: ``__spec__`` (JSON: the layer types and
-sizes, and the dtype) and the parameters ``p0, p1, ...`` in the order of
-``Sequential.parameters()`` (W then b of each Dense layer).
+A saved model is one .npz file: ``__spec__`` (JSON: each layer's type and
+constructor arguments, and the dtype), the parameters ``p0, p1, ...`` in
+the order of ``Sequential.parameters()`` (W then b of each Dense layer) and
+the running statistics ``s0, s1, ...`` in the order of ``buffers()``.
 """
 import json
 import os
@@ -17,19 +18,17 @@ def npz_path(path):
     return path
 
 
-def describe_layer(kind, n_in, n_out):
-    """"Dense(2, 3)" or "ReLU()": how error messages name a layer."""
-    return f"{kind}({n_in}, {n_out})" if kind == "Dense" else f"{kind}()"
-
-
 def read_saved(path, known_types):
-    """(spec, [parameter arrays]) from a file written by Sequential.save."""
+    """(spec, [parameter arrays], [buffer arrays]) from a file written by Sequential.save."""
     path = npz_path(path)
     try:
         with np.load(path) as data:
             spec = json.loads(str(data["__spec__"]))
-            n_params = 2 * sum(s["type"] == "Dense" for s in spec["layers"])
-            saved = [data[f"p{i}"] for i in range(n_params)]
+            n_params = sum(k.startswith("p") and k[1:].isdigit() for k in data.files)
+            n_buffers = sum(k.startswith("s") and k[1:].isdigit() for k in data.files)
+            params = [data[f"p{i}"] for i in range(n_params)]
+            buffers = [data[f"s{i}"] for i in range(n_buffers)]
+            spec["layers"]  # noqa: B018 (a KeyError here means: not our file)
     except FileNotFoundError:
         raise
     except (KeyError, ValueError, TypeError, OSError) as exc:  # no __spec__, not an .npz, ...
@@ -43,4 +42,4 @@ def read_saved(path, known_types):
             f"{path} contains layers this nnlib does not know: {unknown}; "
             f"known layers are {sorted(known_types)}."
         )
-    return spec, saved
+    return spec, params, buffers

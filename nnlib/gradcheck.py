@@ -46,17 +46,18 @@ def numerical_gradient(f, x, h=1e-5, df=None):
     return grad
 
 
-def check_layer(layer_or_pair, x, seed=0, h=1e-5):
+def check_layer(layer_or_pair, x, seed=0, h=1e-5, backend="numpy", training=False):
     """Finite-difference check of a layer's backward; returns {name: rel_error}.
 
     layer_or_pair: an nnlib layer (forward/backward methods, optional
     parameters()/gradients()) or a (forward, backward) pair of functions in
     the nnlib.functional style (forward(x) -> (out, cache)). x: float64
     input. A random upstream gradient dout is used, so every output matters.
-    Keys: "x" and, for Dense, "W" and "b".
+    backend, training: passed to a layer's forward. Keys: "x" and the
+    layer's parameter names (Dense: "W" and "b").
     """
     x = np.array(x, dtype=np.float64)
-    forward, backward, params = _as_functions(layer_or_pair)
+    forward, backward, params = _as_functions(layer_or_pair, backend, training)
     out = forward(x)
     dout = np.random.default_rng(seed).standard_normal(np.shape(out))
     dx, grads = backward(dout)
@@ -67,7 +68,7 @@ def check_layer(layer_or_pair, x, seed=0, h=1e-5):
     return errors
 
 
-def _as_functions(layer_or_pair):
+def _as_functions(layer_or_pair, backend, training):
     """(forward(x) -> out, backward(dout) -> (dx, {name: grad}), {name: param})."""
     if isinstance(layer_or_pair, tuple):
         fwd, bwd = layer_or_pair
@@ -79,11 +80,14 @@ def _as_functions(layer_or_pair):
 
         return forward, lambda dout: (bwd(dout, cache["c"]), {}), {}
     layer = layer_or_pair
-    names = ["W", "b"][: len(layer.parameters())]
+    names = list(getattr(layer, "param_names", ()))
     params = dict(zip(names, layer.parameters()))
+
+    def forward(x):
+        return layer.forward(x, backend=backend, training=training)
 
     def backward(dout):
         dx = layer.backward(dout)
         return dx, dict(zip(names, [g.copy() for g in layer.gradients()]))
 
-    return layer.forward, backward, params
+    return forward, backward, params

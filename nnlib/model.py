@@ -1,11 +1,20 @@
 """Sequential: a stack of layers trained by mini-batch gradient descent.
 
-``backend="numpy"`` runs the readable reference loop below (forward through
-each layer, loss, backward through each layer in reverse, optimizer step).
-``backend="numba"`` (default) runs the same maths as one compiled call per
-epoch (``nnlib.fused``) whenever the stack is Dense [activation] ...; the
-tests check that both give the same weights. ``backend="cuda"`` trains and
-predicts such stacks on an NVIDIA GPU (``nnlib.cuda_backend``, notebook 06).
+The model chooses where its maths runs once, when it is built
+(``nnlib.backends.trainer_for``), and passes the backend down:
+
+- ``backend="numpy"`` runs the readable reference loop (forward through
+  each layer, loss, backward through each layer in reverse, optimizer step);
+- ``backend="numba"`` (default) runs the same maths as one compiled call per
+  epoch whenever the stack is Dense [activation] ..., and layer by layer
+  with each layer's Numba kernels otherwise;
+- ``backend="cuda"`` the same on an NVIDIA GPU (notebook 06).
+The tests check that every backend gives the same weights.
+
+dtype: given, it is the float type of the weights and of every computation.
+Not given (the default), it follows the data at the first ``fit``: float32
+inputs train in float32 (as PyTorch and NumPy users expect), anything else
+(float64, integers) in float64. Before the first fit the weights are float64.
 
 Taught in notebooks 04 (the training loop) and 05 (fit, evaluate).
 """
@@ -15,84 +24,116 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from nnlib import functional as F
-from nnlib._saving import describe_layer, npz_path, read_saved
+from nnlib._saving import npz_path, read_saved
 from nnlib._validate import (
     as_float_array, check_choice, check_labels, check_positive_int,
 )
-from nnlib.fused import FusedPlan
+from nnlib.backends import check_backend, layerwise, trainer_for
 from nnlib.history import History
-from nnlib.kernels import cpu
-from nnlib.layers import BACKENDS, Activation, Dense, Layer, Sigmoid, ReLU, Tanh
+from nnlib.layers import Dense, Layer, Sigmoid
+from nnlib.layers.registry import LAYER_TYPES, layer_from_spec
 from nnlib.optim import Optimizer
 
 LOSSES = tuple(F.LOSSES)
 DTYPES = ("float64", "float32")
-LAYER_TYPES = {"Dense": Dense, "Sigmoid": Sigmoid, "ReLU": ReLU, "Tanh": Tanh}
 
 
 class Sequential:
-    """layers: a list of Dense / Sigmoid / ReLU / Tanh, applied in order.
+    """layers: a list of nnlib layers (Dense, the activations, Conv2D, ...), applied in order.
 
-    seed fixes the initial weights (and the shuffling in fit); dtype is the
-    float type of weights and computation.
+    seed fixes the initial weights of every layer that has no seed or
+    weights of its own (and the shuffling in fit); dtype: see the module
+    docstring; backend: "numba" (default), "numpy" or "cuda".
     """
 
-    def __init__(self, layers, seed=0, backend="numba", dtype="float64"):
+    def __init__(self, layers, seed=0, backend="numba", dtype=None):
         self.layers = list(layers)
-        self.backend = check_choice(backend, "backend", BACKENDS)
-        self.dtype = _check_dtype(dtype)
+        self.backend = check_backend(backend)
+        self.dtype = None if dtype is None else _check_dtype(dtype)
         self.seed = seed
         self._check_layers()
         rng = np.random.default_rng(seed)
         for layer in self.layers:
-            layer.backend = backend
-            if isinstance(layer, Dense):
-                layer.reset(rng, self.dtype)
-        self._plan = FusedPlan.build(self.layers) if backend == "numba" else None
-        if backend == "cuda":  # the GPU trainer; numba.cuda is imported only when asked for
-            from nnlib.cuda_backend import CudaPlan
-            self._plan = CudaPlan.build(self.layers)
+            if not layer._own_init:  # a layer given a seed or weights keeps them
+                layer.reset(rng)
+            if self.dtype is not None:
+                layer.cast(self.dtype)
+        self._trainer = trainer_for(self.backend, self.layers)
+        self.training = False
         self.loss = None
 
     def _check_layers(self):
         if not self.layers:
             raise ValueError("Sequential needs at least one layer, e.g. [Dense(2, 1), Sigmoid()].")
-        width = None
         for i, layer in enumerate(self.layers):
             if not isinstance(layer, Layer):
-                raise TypeError(f"layer {i} is {layer!r}, not an nnlib layer (Dense, Sigmoid, ReLU, Tanh).")
-            if isinstance(layer, Dense):
-                if width is not None and layer.n_in != width:
-                    raise ValueError(
-                        f"layer sizes do not chain: layer {i} is {layer!r} and expects "
-                        f"{layer.n_in} inputs, but the layer before it outputs {width}. "
-                        f"Make it Dense({width}, {layer.n_out})."
-                    )
-                width = layer.n_out
-        if width is None:
-            raise ValueError("Sequential needs at least one Dense layer to have weights to learn.")
+                raise TypeError(
+                    f"layer {i} is {layer!r}, not an nnlib layer (Dense, Sigmoid, ReLU, Tanh, "
+                    f"Conv2D, ...).")
+        self._sample_shape(None)  # what can be checked before any data is seen
+        if not any(layer.param_names for layer in self.layers):
+            raise ValueError(
+                "Sequential needs at least one Dense layer (or another layer with weights) "
+                "to have weights to learn.")
+
+    def _sample_shape(self, shape):
+        """One sample's output shape for one sample's input shape (None: not known yet)."""
+        for i, layer in enumerate(self.layers):
+            try:
+                shape = layer.output_shape(shape)
+            except ValueError as exc:
+                raise ValueError(f"layer sizes do not chain: layer {i} is {layer!r} and {exc}") from None
+        return shape
+
+    @property
+    def _in_shape(self):
+        """(n_in,) when the first layer that is not elementwise is Dense, else None (set by the data)."""
+        for layer in self.layers:
+            if not layer.keeps_shape:
+                return (layer.n_in,) if isinstance(layer, Dense) else self._seen_in_shape
+        return self._seen_in_shape
+
+    _seen_in_shape = None  # one sample's shape, from the last X checked (Conv2D, RNN, ... first)
 
     @property
     def n_in(self):
-        return next(l.n_in for l in self.layers if isinstance(l, Dense))
+        """Features per sample for a model that starts with Dense, else None."""
+        shape = self._in_shape
+        return shape[0] if shape is not None and len(shape) == 1 else None
 
     @property
     def n_out(self):
-        return [l for l in self.layers if isinstance(l, Dense)][-1].n_out
+        """Outputs per sample (None until the data's shape is known, for Conv2D or RNN first)."""
+        shape = self._sample_shape(self._in_shape)
+        return shape[0] if shape is not None and len(shape) == 1 else None
+
+    @property
+    def _working_dtype(self):
+        """The dtype given or fixed by the first fit; before that, the parameters' (float64)."""
+        return self.dtype if self.dtype is not None else self.layers_dtype()
+
+    def layers_dtype(self):
+        """The dtype of the layers' parameters now."""
+        return next(p.dtype for l in self.layers for p in l.parameters())
+
+    def train(self):
+        """Training mode: Dropout drops, BatchNorm uses each batch's statistics. fit sets it."""
+        self.training = True
+        return self
+
+    def eval(self):
+        """Evaluation mode (the default): Dropout passes through, BatchNorm uses its running statistics."""
+        self.training = False
+        return self
 
     # ---- forward / backward, layer by layer (what notebook 04 derives) ----
     def forward(self, X):
-        """Output of the last layer for X of shape (batch, n_in)."""
-        a = self._check_X(X)
-        for layer in self.layers:
-            a = layer.forward(a)
-        return a
+        """Output of the last layer for X of shape (batch, ...), in the model's mode."""
+        return layerwise.forward(self.layers, self._check_X(X), self.backend, self.training)
 
     def backward(self, dout):
         """Backpropagate dL/d(output); fills every layer's gradients."""
-        for layer in reversed(self.layers):
-            dout = layer.backward(dout)
-        return dout
+        return layerwise.backward(self.layers, dout)
 
     def parameters(self):
         return [p for layer in self.layers for p in layer.parameters()]
@@ -105,28 +146,41 @@ class Sequential:
             validation_data=None, shuffle=True, verbose=True):
         """Train for ``epochs`` passes over (X, y); returns a History.
 
-        X: (N, n_in). y: (N,) integer labels for loss="cross_entropy";
-        (N, n_out) or (N,) float targets for "mse" and "bce".
+        X: (N, n_in), or (N, C, H, W) images, (N, T, D) sequences for models
+        that start with such layers. y: (N,) integer labels for
+        loss="cross_entropy"; (N, n_out) or (N,) float targets for "mse" and
+        "bce". Without a dtype given, the first fit fixes it from X (see the
+        module docstring).
         """
         from nnlib.optim import SGD  # default optimizer
 
         loss = self._check_loss(loss)
-        X = self._check_X(X)
-        y_int, y_float = self._check_y(y, X.shape[0], loss=loss)
+        dtype = self._working_dtype if self.dtype is not None else _dtype_for(X)
+        X = self._check_X(X, dtype=dtype)
+        y_int, y_float = self._check_y(y, X.shape[0], loss=loss, dtype=dtype)
         epochs = check_positive_int(epochs, "epochs")
         batch_size = min(check_positive_int(batch_size, "batch_size"), X.shape[0])
         optimizer = SGD(lr=0.1) if optimizer is None else optimizer
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"optimizer must be nnlib.SGD(...) or nnlib.Adam(...), got {optimizer!r}.")
-        validation_data = self._check_validation(validation_data, loss)
-        self.loss = loss  # only now: a call refused above leaves the model as it was
-        if self.backend == "cuda":
-            self._plan.start_fit(X, y_int, y_float)  # the data's one trip to the GPU
+        validation_data = self._check_validation(validation_data, loss, dtype)
+        # only now: a call refused above leaves the model as it was
+        self.loss = loss
+        if self.dtype is None:
+            self.dtype = dtype
+            for layer in self.layers:
+                layer.cast(dtype)
+        self._trainer.start_fit(X, y_int, y_float)
         rng = np.random.default_rng(self.seed)
         history = History()
         for _ in tqdm(range(epochs), desc="epochs", disable=not verbose):
             order = rng.permutation(X.shape[0]) if shuffle else np.arange(X.shape[0])
-            loss_value, correct = self._epoch(X, y_int, y_float, order, batch_size, optimizer)
+            self.train()
+            try:
+                loss_value, correct = self._trainer.train_epoch(
+                    X, y_int, y_float, order, batch_size, optimizer, self.loss)
+            finally:
+                self.eval()
             metrics = {"loss": loss_value}
             if self.loss == "cross_entropy":
                 metrics["accuracy"] = correct / X.shape[0]
@@ -143,30 +197,16 @@ class Sequential:
                 )
         return history
 
-    def _epoch(self, X, y_int, y_float, order, batch_size, optimizer):
-        if self._plan is not None:
-            code = cpu.LOSS_CODES[self.loss]
-            return self._plan.train_epoch(X, y_int, y_float, order, batch_size, optimizer, code)
-        loss_fn = F.LOSSES[self.loss]
-        loss_sum, correct = 0.0, 0
-        for start in range(0, X.shape[0], batch_size):
-            idx = order[start:start + batch_size]
-            y_b = y_int[idx] if self.loss == "cross_entropy" else y_float[idx]
-            out = self.forward(X[idx])
-            loss_value, dout = loss_fn(out, y_b)
-            self.backward(dout)
-            optimizer.step(zip(self.parameters(), self.gradients()), backend=self.backend)
-            loss_sum += loss_value * len(idx)
-            if self.loss == "cross_entropy":
-                correct += int((out.argmax(axis=1) == y_b).sum())
-        return loss_sum / X.shape[0], correct
-
-    # ---- inference ----
+    # ---- inference (always in evaluation mode) ----
     def _output(self, X):
-        X = self._check_X(X)
-        if self._plan is not None:
-            return self._plan.predict(X)
-        return self.forward(X)
+        out = self._trainer.predict(self._check_X(X))
+        if out.ndim != 2:
+            raise ValueError(
+                f"this model outputs shape {out.shape[1:]} per sample; predict, evaluate and "
+                f"fit need one vector per sample: end the model with Flatten() and Dense(...), "
+                f"or call model.forward(X) for the raw output."
+            )
+        return out
 
     def predict_proba(self, X):
         """Class probabilities: softmax of the output for cross-entropy, else the output."""
@@ -186,7 +226,11 @@ class Sequential:
         return out
 
     def evaluate(self, X, y):
-        """{"loss": mean loss, "accuracy": fraction correct (None for mse)}."""
+        """{"loss": mean loss, "accuracy": fraction correct (None for mse)}.
+
+        The metrics are computed by the NumPy reference from the output the
+        model's backend computed.
+        """
         out = self._output(X)
         loss = self._loss_in_use()
         y_int, y_float = self._check_y(y, out.shape[0], loss=loss)
@@ -218,7 +262,7 @@ class Sequential:
             )
         return loss
 
-    def _check_validation(self, validation_data, loss):
+    def _check_validation(self, validation_data, loss, dtype):
         """(X_val, y_val) checked like X and y, or None."""
         if validation_data is None:
             return None
@@ -227,30 +271,49 @@ class Sequential:
                 f"validation_data must be a pair (X_val, y_val), got "
                 f"{type(validation_data).__name__}; pass validation_data=(X_test, y_test)."
             )
-        X_val = self._check_X(validation_data[0], "X_val")
-        self._check_y(validation_data[1], X_val.shape[0], "y_val", loss=loss)
+        X_val = self._check_X(validation_data[0], "X_val", dtype)
+        self._check_y(validation_data[1], X_val.shape[0], "y_val", loss=loss, dtype=dtype)
         return X_val, validation_data[1]
 
-    def _check_X(self, X, name="X"):
-        X = as_float_array(X, name, ndim=2, dtype=self.dtype)
-        if X.shape[1] != self.n_in:
-            raise ValueError(
-                f"{name} has shape {X.shape} but the first layer expects {self.n_in} "
-                f"features per sample, i.e. shape (n_samples, {self.n_in})."
-            )
+    def _check_X(self, X, name="X", dtype=None):
+        """X as a C-contiguous float array whose samples fit the first layers."""
+        dtype = dtype or self._working_dtype
+        if self.n_in is not None:  # a network of Dense layers: one row per sample
+            X = as_float_array(X, name, ndim=2, dtype=dtype)
+            if X.shape[1] != self.n_in:
+                raise ValueError(
+                    f"{name} has shape {X.shape} but the first layer expects {self.n_in} "
+                    f"features per sample, i.e. shape (n_samples, {self.n_in})."
+                )
+            return np.ascontiguousarray(X)
+        X = as_float_array(X, name, dtype=dtype)
+        if X.ndim < 2:
+            raise ValueError(f"{name} must have one row per sample (at least 2-D), got shape {X.shape}.")
+        try:
+            self._sample_shape(X.shape[1:])
+        except ValueError as exc:
+            raise ValueError(f"{name} has shape {X.shape}, one sample {X.shape[1:]}: {exc}") from None
+        self._seen_in_shape = X.shape[1:]
         return np.ascontiguousarray(X)
 
-    def _check_y(self, y, n, name="y", loss=None):
+    def _check_y(self, y, n, name="y", loss=None, dtype=None):
         """(int labels, float targets): the one the loss needs, the other empty."""
         loss = loss or self.loss
+        dtype = dtype or self._working_dtype
+        n_out = self.n_out
+        if n_out is None:
+            raise ValueError(
+                f"this model outputs shape {self._sample_shape(self._in_shape)} per sample; fit "
+                f"needs one vector per sample: end the model with Flatten() and Dense(...)."
+            )
         if loss == "cross_entropy":
-            return check_labels(y, n, self.n_out, name), np.empty((0, self.n_out), self.dtype)
-        y = as_float_array(y, name, dtype=self.dtype)
+            return check_labels(y, n, n_out, name), np.empty((0, n_out), dtype)
+        y = as_float_array(y, name, dtype=dtype)
         if y.ndim == 1:
             y = y.reshape(-1, 1)  # (N, 1)
-        if y.shape != (n, self.n_out):
+        if y.shape != (n, n_out):
             raise ValueError(
-                f"{name} has shape {y.shape} but the network outputs shape {(n, self.n_out)}; "
+                f"{name} has shape {y.shape} but the network outputs shape {(n, n_out)}; "
                 f"give one target per output (for class labels use loss='cross_entropy')."
             )
         if loss == "bce" and (y.min() < 0 or y.max() > 1):
@@ -262,43 +325,52 @@ class Sequential:
 
     # ---- persistence ----
     def save(self, path):
-        """Write architecture and weights to an .npz file; returns the path written.
+        """Write architecture, weights and running statistics to an .npz file; returns the path.
 
         Like np.savez, ".npz" is appended to a file name without it.
         """
         path = npz_path(path)
-        spec = [{"type": type(l).__name__, "n_in": l.n_in, "n_out": l.n_out} for l in self.layers]
+        spec = {"layers": [{"type": type(l).__name__, "config": l.config()} for l in self.layers],
+                "dtype": str(self._working_dtype)}
         arrays = {f"p{i}": p for i, p in enumerate(self.parameters())}
-        np.savez(path, __spec__=json.dumps({"layers": spec, "dtype": str(self.dtype)}), **arrays)
+        arrays.update({f"s{i}": s for i, s in enumerate(self.buffers())})
+        np.savez(path, __spec__=json.dumps(spec), **arrays)
         return path
+
+    def buffers(self):
+        """Arrays the layers keep but do not train (BatchNorm's running statistics)."""
+        return [s for layer in self.layers for s in layer.buffers()]
 
     def load(self, path):
         """Load weights saved by ``save`` into this model (the architecture must match)."""
-        spec, saved = read_saved(path, LAYER_TYPES)
-        mine = [describe_layer(type(l).__name__, l.n_in, l.n_out) for l in self.layers]
-        theirs = [describe_layer(s["type"], s["n_in"], s["n_out"]) for s in spec["layers"]]
+        spec, params, buffers = read_saved(path, LAYER_TYPES)
+        mine = [l.describe() for l in self.layers]
+        theirs = [layer_from_spec(s).describe() for s in spec["layers"]]
         if mine != theirs:
             raise ValueError(
                 f"{path} holds a different architecture [{', '.join(theirs)}] than this "
                 f"model [{', '.join(mine)}]; use Sequential.from_file(path) to rebuild it."
             )
-        for p, a in zip(self.parameters(), saved):
+        for p, a in zip(self.parameters() + self.buffers(), params + buffers):
             p[...] = a
         return self
 
     @classmethod
     def from_file(cls, path, backend="numba"):
         """Rebuild a model saved by ``save``, weights included."""
-        spec, _ = read_saved(path, LAYER_TYPES)
-        layers = []
-        for s in spec["layers"]:
-            kind = LAYER_TYPES[s["type"]]
-            layers.append(kind(s["n_in"], s["n_out"]) if kind is Dense else kind())
+        spec, _, _ = read_saved(path, LAYER_TYPES)
+        layers = [layer_from_spec(s) for s in spec["layers"]]
         return cls(layers, backend=backend, dtype=spec["dtype"]).load(path)
 
     def __repr__(self):
         inner = ", ".join(repr(l) for l in self.layers)
-        return f"Sequential([{inner}], backend={self.backend!r}, dtype={str(self.dtype)!r})"
+        dtype = None if self.dtype is None else str(self.dtype)
+        return f"Sequential([{inner}], backend={self.backend!r}, dtype={dtype!r})"
+
+
+def _dtype_for(X):
+    """The dtype rule: float32 data trains in float32, anything else in float64."""
+    return np.dtype(np.float32) if getattr(X, "dtype", None) == np.float32 else np.dtype(np.float64)
 
 
 def _check_dtype(dtype):

@@ -3,24 +3,26 @@
 SGD with momentum (notebook 05):  v = mu v - lr (g + wd p);  p = p + v.
 Adam (notebook 05): bias-corrected first and second moments of g.
 ``weight_decay`` (L2 regularisation) adds wd * p to each weight gradient;
-the model applies it to weights only, never to biases.
+the model applies it to the parameters each layer names in ``decayed``
+(weights), never to biases.
 
-``step(pairs, backend)`` runs the NumPy reference or the Numba kernels of
-``nnlib.kernels.cpu``; the fused trainer uses the same state arrays, so a
-model can switch between paths without the optimizer noticing.
+``step(pairs, backend)`` runs the NumPy reference below, or the update
+kernels of ``nnlib.backends.ops(backend)`` (Numba or CUDA); the fused
+trainers use the same state arrays, so a model can switch between paths
+without the optimizer noticing.
 """
 import numpy as np
 
-from nnlib._validate import check_choice, check_positive_float
-from nnlib.kernels import cpu
-
-BACKENDS = ("numba", "numpy")
+from nnlib._validate import check_positive_float
+from nnlib.backends import check_backend, ops
+from nnlib.kernels.codes import OPT_ADAM, OPT_SGD, Hyper
 
 
 class Optimizer:
     """Shared bookkeeping: one state slot per parameter position, a step count t."""
 
-    code = None  # kernel code, see nnlib.kernels.mlp_cpu
+    code = None  # kernel code, see nnlib.kernels.codes
+    n_slots = 0  # state arrays per parameter
 
     def __init__(self, lr, weight_decay):
         self.lr = check_positive_float(lr, "lr")
@@ -29,11 +31,11 @@ class Optimizer:
         self.t = 0
         self.state = None  # list (one entry per param) of tuples of arrays
 
-    def init_state(self, params, n_slots):
+    def init_state(self, params):
         """Zeroed state arrays shaped like each parameter (kept across fit calls)."""
         shapes = [(p.shape, p.dtype) for p in params]
         if self.state is None or [(s[0].shape, s[0].dtype) for s in self.state] != shapes:
-            self.state = [tuple(np.zeros_like(p) for _ in range(n_slots)) for p in params]
+            self.state = [tuple(np.zeros_like(p) for _ in range(self.n_slots)) for p in params]
             self.t = 0
         return self.state
 
@@ -41,24 +43,26 @@ class Optimizer:
         """Update every param of ``pairs`` = [(param, grad), ...] in place.
 
         ``decay[i]`` says whether pair i gets weight decay (default: 2-D
-        params, i.e. weights, do; biases do not).
+        params, i.e. weights, do; biases do not). Models pass the layers'
+        own rule (``Layer.decayed``).
         """
-        check_choice(backend, "backend", BACKENDS)
+        backend = check_backend(backend)
         pairs = [(p, _check_pair(i, p, g, self.lr, backend)) for i, (p, g) in enumerate(pairs)]
-        state = self.init_state([p for p, _ in pairs], self.n_slots)
+        state = self.init_state([p for p, _ in pairs])
         self.t += 1
+        kernels = None if backend == "numpy" else ops(backend)
         for i, (p, g) in enumerate(pairs):
             wd = self.weight_decay if (decay[i] if decay else p.ndim > 1) else 0.0
-            if backend == "numba":
+            if kernels is None:
+                self._numpy(p, g, *state[i], wd)
+            else:
                 # reshape(-1) of a C-contiguous array is a view, so the
                 # kernel's in-place update lands in p (_check_pair made sure).
                 flat = [a.reshape(-1) for a in (p, g) + state[i]]
-                self._kernel(*flat, wd)
-            else:
-                self._numpy(p, g, *state[i], wd)
+                self._kernel(kernels, *flat, wd)
 
-    def hyper(self, dtype=np.float64):
-        """(lr, h1, h2, eps, weight_decay) for the fused kernel."""
+    def hyper(self):
+        """The settings as the kernels read them: a ``codes.Hyper``."""
         raise NotImplementedError
 
 
@@ -69,7 +73,7 @@ def _check_pair(i, p, g, lr, backend):
     Numba kernels, which update a flat view of it).
     """
     is_float = isinstance(p, np.ndarray) and p.dtype.kind == "f"
-    if not is_float or (backend == "numba" and not p.flags.c_contiguous):
+    if not is_float or (backend != "numpy" and not p.flags.c_contiguous):
         raise TypeError(
             f"parameter {i} must be a C-contiguous float NumPy array (it is updated "
             f"in place), got {type(p).__name__} {getattr(p, 'dtype', '')}; create "
@@ -92,7 +96,7 @@ def _check_pair(i, p, g, lr, backend):
 class SGD(Optimizer):
     """Stochastic gradient descent, optionally with (heavy-ball) momentum."""
 
-    code = 0
+    code = OPT_SGD
     n_slots = 1
 
     def __init__(self, lr=0.1, momentum=0.0, weight_decay=0.0):
@@ -106,11 +110,12 @@ class SGD(Optimizer):
         v -= self.lr * (g + wd * p)
         p += v
 
-    def _kernel(self, p, g, v, wd):
-        cpu.sgd_update(p, g, v, self.lr, self.momentum, wd)
+    def _kernel(self, kernels, p, g, v, wd):
+        kernels.sgd_update(p, g, v, self.lr, self.momentum, wd)
 
     def hyper(self):
-        return np.array([self.lr, self.momentum, 0.0, 0.0, self.weight_decay])
+        return Hyper(lr=self.lr, momentum=self.momentum, beta1=0.0, beta2=0.0, eps=0.0,
+                     weight_decay=self.weight_decay)
 
     def __repr__(self):
         return f"SGD(lr={self.lr}, momentum={self.momentum}, weight_decay={self.weight_decay})"
@@ -119,7 +124,7 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """Adam (Kingma & Ba, 2015): per-parameter step sizes from running moments."""
 
-    code = 1
+    code = OPT_ADAM
     n_slots = 2
 
     def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
@@ -147,11 +152,12 @@ class Adam(Optimizer):
         v_hat = v / (1 - b2 ** self.t)
         p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
-    def _kernel(self, p, g, m, v, wd):
-        cpu.adam_update(p, g, m, v, self.lr, self.betas[0], self.betas[1], self.eps, self.t, wd)
+    def _kernel(self, kernels, p, g, m, v, wd):
+        kernels.adam_update(p, g, m, v, self.lr, self.betas[0], self.betas[1], self.eps, self.t, wd)
 
     def hyper(self):
-        return np.array([self.lr, self.betas[0], self.betas[1], self.eps, self.weight_decay])
+        return Hyper(lr=self.lr, momentum=0.0, beta1=self.betas[0], beta2=self.betas[1],
+                     eps=self.eps, weight_decay=self.weight_decay)
 
     def __repr__(self):
         return (f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps}, "

@@ -57,6 +57,8 @@ def test_import_does_not_compile_kernels(tiny_results):
     startup = tiny_results["startup"]
     assert startup["kernels"] > 10  # the count really sees nnlib's @njit functions
     assert startup["compiled_at_import"] == 0
+    # a model loads its backend's kernels; only the plain constants of codes.py come with nnlib
+    assert set(startup["kernel_modules_at_import"]) <= {"nnlib.kernels.codes"}
     assert startup["import_s"] > 0
 
 

@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 
 from nnlib import SGD, Adam, Dense, ReLU, Sequential, Sigmoid, Tanh
-from nnlib.cuda_backend import CudaPlan
+from nnlib.backends.cuda_fused import CudaFusedMLP
+from nnlib.backends.layerwise import LayerwiseTrainer
+from nnlib.layers import Layer
 
 TOL = {"float64": dict(rtol=1e-9, atol=1e-12), "float32": dict(rtol=2e-4, atol=2e-5)}
 
@@ -127,11 +129,21 @@ def test_weights_changed_on_the_host_are_used_by_predict():
     np.testing.assert_allclose(model._output(X), expected, rtol=1e-12)
 
 
-def test_unsupported_stack_is_refused_with_the_fix():
-    with pytest.raises(ValueError, match=r"backend='cuda' trains Dense layers.*backend='numba'"):
-        Sequential([Dense(3, 4), ReLU(), Tanh(), Dense(4, 2)], backend="cuda")
-    with pytest.raises(ValueError, match="backend='cuda' trains Dense layers"):
-        CudaPlan.build([ReLU(), Dense(3, 2)])
+def test_a_stack_the_fused_path_cannot_take_trains_layer_by_layer_on_the_device():
+    """Two activations in a row: not fusable, so each layer runs its own CUDA kernels."""
+    make = lambda: [Dense(3, 4), ReLU(), Tanh(), Dense(4, 2)]  # noqa: E731
+    assert CudaFusedMLP.build(make()) is None
+    models, _, _ = train_both(make, "cross_entropy", lambda: Adam(lr=0.01, weight_decay=0.01))
+    assert isinstance(models["cuda"][0]._trainer, LayerwiseTrainer)
+    assert_same_training(models, "float64")
+
+
+def test_a_layer_without_cuda_kernels_is_refused_naming_the_backend():
+    class NumpyOnly(Layer):
+        op = "identity"  # the reference pair only: no "numba" or "cuda" entry
+
+    with pytest.raises(ValueError, match=r"NumpyOnly\(\) has no kernels for backend='cuda'"):
+        Sequential([Dense(3, 2), NumpyOnly()], backend="cuda")
 
 
 def test_without_gpu_or_simulator_the_error_says_what_to_do():

@@ -149,22 +149,19 @@ def test_bad_constructor_arguments(clear_error, make, words):
 # ------------------------------------------------------------ layers and functions
 def test_layer_errors(backend, clear_error):
     dense = Dense(2, 3)
-    dense.backend = backend
-    clear_error(lambda: dense.forward(np.ones((4, 3))),
+    clear_error(lambda: dense.forward(np.ones((4, 3)), backend=backend),
                 "(4, 3)", "W has shape (2, 3)", "(batch, 2)")
     clear_error(lambda: dense.backward(np.ones((4, 3))), "before forward", kinds=RuntimeError)
-    dense.forward(np.ones((4, 2)))
+    dense.forward(np.ones((4, 2)), backend=backend)
     clear_error(lambda: dense.backward(np.ones((3, 4))), "(3, 4)", "(4, 3)")
     clear_error(lambda: setattr(dense, "W", np.ones((3, 2))), "(2, 3)", "(3, 2)")
     clear_error(lambda: setattr(dense, "b", np.ones(2)), "(3,)", "(2,)")
     relu = ReLU()
-    relu.backend = backend
     clear_error(lambda: relu.backward(np.ones(3)), "before forward", kinds=RuntimeError)
-    relu.forward(np.ones((2, 3)))
+    relu.forward(np.ones((2, 3)), backend=backend)
     clear_error(lambda: relu.backward(np.ones((3, 2))), "(3, 2)", "(2, 3)")
-    clear_error(lambda: relu.forward(np.array(["x"])), "real numbers", kinds=TypeError)
-    dense.backend = "gpu"
-    clear_error(lambda: dense.forward(np.ones((4, 2))), "unknown backend 'gpu'")
+    clear_error(lambda: relu.forward(np.array(["x"]), backend=backend), "real numbers", kinds=TypeError)
+    clear_error(lambda: dense.forward(np.ones((4, 2)), backend="gpu"), "unknown backend 'gpu'")
 
 
 def test_model_backward_with_the_wrong_shape(model, clear_error):

@@ -17,9 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nnlib import functional as F
-from nnlib import fused
+from nnlib.backends import numba_ops
+from nnlib.backends.numba_fused import NumbaFusedMLP
 from nnlib.kernels import cpu, mlp_cpu
-from nnlib.layers import Dense, ReLU, Sigmoid, Tanh
+from nnlib.layers import Activation, Dense, ReLU, Sigmoid, Tanh
 from nnlib.model import Sequential
 from nnlib.optim import SGD, Adam
 
@@ -115,7 +116,7 @@ def test_optimizer_kernels_match_numpy_optimizers(size, seed, steps):
         for t, g in enumerate(grads, start=1):
             ref_opt.t = ker_opt.t = t
             ref_opt._numpy(p_ref, g, *state_ref, 0.01)
-            ker_opt._kernel(p_ker, g, *state_ker, 0.01)
+            ker_opt._kernel(numba_ops, p_ker, g, *state_ker, 0.01)
         np.testing.assert_allclose(p_ker, p_ref, rtol=1e-13, atol=1e-15)
 
 
@@ -123,7 +124,8 @@ def test_optimizer_kernels_match_numpy_optimizers(size, seed, steps):
 def reference_epoch(layers, X, y, order, batch_size, lr, loss):
     """One epoch of plain SGD with nnlib.functional only: the spec of mlp_cpu.train_epoch."""
     dense = [l for l in layers if isinstance(l, Dense)]
-    acts = [getattr(after, "name", "identity") for l, after in zip(layers, layers[1:] + [None])
+    acts = [after.op if isinstance(after, Activation) else "identity"
+            for l, after in zip(layers, layers[1:] + [None])
             if isinstance(l, Dense)]  # the activation after each Dense, if any
     Ws, bs = [d.W.copy() for d in dense], [d.b.copy() for d in dense]
     total = 0.0
@@ -172,11 +174,10 @@ def test_fused_train_epoch_matches_reference_epoch(loss, seed):
     y = y_int if loss == "cross_entropy" else y_float
     order = rng.permutation(n)
     ref_loss, ref_Ws, ref_bs = reference_epoch(layers, X, y, order, batch_size, 0.1, loss)
-    plan = fused.FusedPlan.build(layers)
+    plan = NumbaFusedMLP.build(layers)
     y_int_arg = y_int if loss == "cross_entropy" else np.empty(0, np.int64)
     y_float_arg = y_float if loss != "cross_entropy" else np.empty((0, n_out))
-    mean_loss, _ = plan.train_epoch(X, y_int_arg, y_float_arg, order, batch_size, SGD(0.1),
-                                    cpu.LOSS_CODES[loss])
+    mean_loss, _ = plan.train_epoch(X, y_int_arg, y_float_arg, order, batch_size, SGD(0.1), loss)
     assert mean_loss == pytest.approx(ref_loss / n, rel=1e-12)
     for d, W, b in zip(plan.dense, ref_Ws, ref_bs):
         np.testing.assert_allclose(d.W, W, rtol=1e-12, atol=1e-14)
@@ -184,37 +185,45 @@ def test_fused_train_epoch_matches_reference_epoch(loss, seed):
 
 
 @pytest.mark.parametrize("n", [1, 3, 1500])  # 1500 > the 1024-row predict buffer
-def test_fused_predict_matches_layer_by_layer_forward(rng, n):
+def test_fused_predict_matches_the_numpy_reference(rng, n):
+    """Against nnlib.functional (not the layers' own Numba kernels), with non-zero biases."""
     layers = [Dense(3, 4), Tanh(), Dense(4, 2)]
-    model = Sequential(layers, seed=1, backend="numba")
+    Sequential(layers, seed=1, backend="numba")
+    for d in layers[0::2]:
+        d.b = rng.standard_normal(d.n_out)
     X = rng.standard_normal((n, 3))
     out = np.empty((n, 2))
-    plan = fused.FusedPlan.build(model.layers)
+    plan = NumbaFusedMLP.build(layers)
     A, _ = plan.buffers(min(1024, n), X.dtype)
-    Ws, bs = plan._lists()
-    mlp_cpu.predict(X, Ws, bs, plan.acts, A, out)
-    a = X
-    for layer in layers:
-        a = layer.forward(a) if isinstance(layer, Dense) else np.tanh(a)
-    np.testing.assert_allclose(out, a, rtol=1e-12, atol=1e-14)
+    mlp_cpu.predict(X, plan.arrays(), A, out)
+    z, _ = F.dense_forward(X, layers[0].W, layers[0].b)
+    a, _ = F.tanh_forward(z)
+    expected, _ = F.dense_forward(a, layers[2].W, layers[2].b)
+    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-14)
 
 
 def test_fused_plan_only_for_dense_activation_stacks():
-    assert fused.FusedPlan.build([Dense(2, 2), ReLU(), Dense(2, 1)]) is not None
-    assert fused.FusedPlan.build([Sigmoid(), Dense(2, 1)]) is None  # activation first
-    assert fused.FusedPlan.build([Dense(2, 2), ReLU(), Tanh()]) is None  # two in a row
+    assert NumbaFusedMLP.build([Dense(2, 2), ReLU(), Dense(2, 1)]) is not None
+    assert NumbaFusedMLP.build([Sigmoid(), Dense(2, 1)]) is None  # activation first
+    assert NumbaFusedMLP.build([Dense(2, 2), ReLU(), Tanh()]) is None  # two in a row
 
 
 # ------------------------------------------------------------ the wrappers' contract
+def _arrays_in(args):
+    for a in args:
+        if isinstance(a, np.ndarray):
+            yield a
+        elif isinstance(a, tuple):
+            yield from _arrays_in(a)
+
+
 def _contiguity_spy(monkeypatch, module, names, seen):
     """Replace kernels by wrappers that record whether every array argument is C-contiguous."""
     for name in names:
         kernel = getattr(module, name)
 
         def spy(*args, _kernel=kernel, _name=name):
-            arrays = [a for a in args if isinstance(a, np.ndarray)]
-            for group in (a for a in args if isinstance(a, tuple) or type(a).__name__ == "List"):
-                arrays.extend(a for a in group if isinstance(a, np.ndarray))  # per-layer W, b, ...
+            arrays = list(_arrays_in(args))  # per-layer W, b, ... inside (named) tuples too
             seen.append((_name, all(a.flags.c_contiguous for a in arrays)))
             return _kernel(*args)
 

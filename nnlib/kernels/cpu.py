@@ -8,20 +8,18 @@ Inputs must already be checked and C-contiguous: the public wrappers in
 ``nnlib.layers``, ``nnlib.optim`` and ``nnlib.model`` do that, so a learner
 never sees a Numba typing error.
 
-Activation codes (shared with the CUDA kernels): 0 identity, 1 sigmoid,
-2 relu, 3 tanh. Loss codes: 0 cross-entropy, 1 mse, 2 bce.
+Activation and loss codes come from ``kernels.codes`` (shared with the
+CUDA kernels).
 """
 import math
 
 import numpy as np
 from numba import njit
 
+from nnlib.kernels.codes import (  # noqa: F401 (ACT_CODES, LOSS_CODES: re-exported for callers)
+    ACT_CODES, BCE, CROSS_ENTROPY, IDENTITY, LOSS_CODES, MSE, RELU, SIGMOID, TANH,
+)
 from nnlib.kernels.fast_exp import exp_nonpositive
-
-IDENTITY, SIGMOID, RELU, TANH = 0, 1, 2, 3
-ACT_CODES = {"identity": IDENTITY, "sigmoid": SIGMOID, "relu": RELU, "tanh": TANH}
-CROSS_ENTROPY, MSE, BCE = 0, 1, 2
-LOSS_CODES = {"cross_entropy": CROSS_ENTROPY, "mse": MSE, "bce": BCE}
 
 
 @njit(cache=True, error_model="numpy")

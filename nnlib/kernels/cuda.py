@@ -19,7 +19,7 @@ buffers the caller preallocated and launch one kernel each (two for
 
 Matrix products use TILE x TILE blocks of threads, one output each; the
 teaching ladder (naive, tiled, register-blocked) is ``nnlib.kernels.cuda_matmul``.
-Codes: activations 0 identity, 1 sigmoid, 2 relu, 3 tanh (as ``cpu``).
+Activation and loss codes come from ``kernels.codes``, as the CPU kernels' do.
 Without an NVIDIA GPU, set ``NUMBA_ENABLE_CUDASIM=1`` *before* Numba is
 imported and these run in Numba's CUDA simulator: slow, for correctness only.
 """
@@ -29,7 +29,7 @@ import numpy as np
 from numba import cuda
 from numba.cuda.core import config as cuda_config
 
-from nnlib.kernels.cpu import BCE, IDENTITY, MSE, RELU, SIGMOID, TANH
+from nnlib.kernels.codes import BCE, IDENTITY, MSE, RELU, SIGMOID, TANH
 
 # Small grids are the normal case here (mini-batches, the simulator's tiny
 # test sizes), so Numba's "low occupancy" performance warning would fire on
