@@ -1,0 +1,47 @@
+"""The NumPy reference: every operation as a forward/backward pair.
+
+This package is the specification of nnlib. The Numba kernels
+(``nnlib/kernels/``) and the CUDA kernels compute the same things and are
+tested against these functions. Notation follows ``notebooks/README.md``:
+``x`` input (batch, n_in), ``W`` (n_in, n_out), ``b`` (n_out,),
+``z = x @ W + b``, ``a = sigma(z)``, ``y_hat`` prediction, ``y`` target.
+
+Every forward returns ``(out, cache)``; every backward takes the upstream
+gradient ``dout`` (same shape as ``out``) and that cache and returns dL/dx,
+followed by the parameters' gradients for a layer that has parameters
+(``dense_backward -> (dx, dW, db)``). Losses return ``(loss, d_input)``
+where the loss is the mean over the batch.
+
+One file per family, each with banners naming the notebook that teaches it:
+- ``dense.py``: z = x @ W + b (notebooks 03, 04);
+- ``activations.py``: sigmoid (02), relu, tanh (03), their derivatives (04);
+- ``losses.py``: softmax, cross-entropy (04, 05), log-loss (02), mse.
+"""
+from nnlib.functional.activations import (
+    ACTIVATIONS,
+    identity_backward,
+    identity_forward,
+    relu_backward,
+    relu_forward,
+    sigmoid,
+    sigmoid_backward,
+    sigmoid_forward,
+    tanh_backward,
+    tanh_forward,
+)
+from nnlib.functional.dense import dense_backward, dense_forward
+from nnlib.functional.losses import (
+    LOSSES,
+    binary_cross_entropy,
+    log_softmax,
+    mse,
+    softmax,
+    softmax_cross_entropy,
+)
+
+__all__ = [
+    "ACTIVATIONS", "LOSSES", "binary_cross_entropy", "dense_backward", "dense_forward",
+    "identity_backward", "identity_forward", "log_softmax", "mse", "relu_backward",
+    "relu_forward", "sigmoid", "sigmoid_backward", "sigmoid_forward", "softmax",
+    "softmax_cross_entropy", "tanh_backward", "tanh_forward",
+]
