@@ -62,7 +62,7 @@ class Layer:
         """
         fwd, _ = self.kernel_pair(backend)
         x = self._check_input(x)
-        out, cache = fwd(x, *self.forward_args(training))
+        out, cache = fwd(x, *self.forward_args(x, training))
         self._cache = (backend, cache, np.shape(out), np.asarray(out).dtype)
         return out
 
@@ -84,8 +84,11 @@ class Layer:
             g[...] = value
         return dx
 
-    def forward_args(self, training):
-        """What the forward of the pair takes after x: the parameters, then any settings."""
+    def forward_args(self, x, training):
+        """What the forward of the pair takes after x: the parameters, then any settings.
+
+        x is the checked input (Dropout draws its mask to x's shape).
+        """
         return tuple(self.parameters())
 
     # ---- parameters
