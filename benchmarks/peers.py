@@ -31,9 +31,10 @@ def initial_weights(case):
 
 
 def _nnlib_model(case, backend):
+    """Default arguments, as a user builds it: no dtype, so the first fit takes the data's."""
     n_in, n_hidden, n_out = case.sizes
     return Sequential([Dense(n_in, n_hidden), Sigmoid(), Dense(n_hidden, n_out)],
-                      seed=case.seed, backend=backend, dtype=case.dtype)
+                      seed=case.seed, backend=backend)
 
 
 class NnlibPeer:

@@ -6,8 +6,9 @@ loss + gradient, backward (dW and db in one launch per layer; dx fused with
 the previous layer's activation derivative), and one optimizer launch for
 all parameters. Everything lives on the device; the host only launches.
 
-Launches per step for L layers: 1 gather + L forward + 1 loss + L grad +
-(L - 1) dx + 1 update = 3L + 2 (8 for 784-128-10), each with few arguments:
+Launches per step for n_layers layers: 1 gather + n_layers forward + 1 loss +
+n_layers grad + (n_layers - 1) dx + 1 update = 3 n_layers + 2 (8 for 784-128-10),
+each with few arguments:
 on a GPU a launch from Python costs tens of microseconds, so at batch 128
 the launch count, not the arithmetic, sets the speed.
 
