@@ -1,0 +1,126 @@
+"""Numba CPU kernels for the vanilla RNN and the LSTM (notebook 09, recurrence).
+
+Same maths as ``nnlib.functional.recurrent``, laid out for speed: the
+wrappers (``nnlib.backends.numba_recurrent``) pass sequences TIME-MAJOR,
+so that each step's arrays are contiguous 2-D blocks that BLAS takes as
+they are:
+- x2: (T * N, D), the rows of step t are x2[t * N:(t + 1) * N];
+- h, c: (T + 1, N, H), h[0] = c[0] = 0 (the initial state), h[t + 1] = h_t;
+- the input's contribution x_t Wx is one matrix product for all the steps
+  (before the time loop); inside the loop only h_{t-1} Wh is left (np.dot
+  into a buffer), then one fused loop adds the bias and applies the gates'
+  nonlinearities and the cell update;
+- backward: the loop only carries dL/dh (and dL/dc) back one step; the
+  weight gradients and dx are then single products over all the steps.
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+from nnlib.kernels.cpu import stable_sigmoid
+
+
+# ------------------------------------------------------------------ RNN
+@njit(cache=True)
+def rnn_forward(x2, Wx, Wh, b, h, tmp):
+    """h[t + 1] = tanh(x_t Wx + h[t] Wh + b). x2 (T*N, D); h (T+1, N, H), h[0] given; tmp (N, H)."""
+    T, N, H = h.shape[0] - 1, h.shape[1], h.shape[2]
+    np.dot(x2, Wx, h[1:].reshape(T * N, H))  # x_t Wx for every step, (T*N, H)
+    for t in range(T):
+        np.dot(h[t], Wh, tmp)
+        ht = h[t + 1]
+        for n in range(N):
+            for k in range(H):
+                ht[n, k] = math.tanh(ht[n, k] + tmp[n, k] + b[k])
+
+
+@njit(cache=True)
+def rnn_backward(dh, x2, Wx, Wh, h, dz, dh_next, dx2, dWx, dWh, db):
+    """Backpropagation through time.
+
+    dh (T, N, H): dL/dh_t from the output; h (T+1, N, H) from the forward.
+    Buffers dz (T, N, H), dh_next (N, H).
+    Writes dx2 (T*N, D), dWx (D, H), dWh (H, H), db (H,).
+    """
+    T, N, H = dh.shape
+    dh_next[:] = 0.0
+    for t in range(T - 1, -1, -1):
+        ht, dzt = h[t + 1], dz[t]
+        for n in range(N):
+            for k in range(H):
+                dzt[n, k] = (dh[t, n, k] + dh_next[n, k]) * (1.0 - ht[n, k] * ht[n, k])
+        np.dot(dzt, Wh.T, dh_next)
+    dz2 = dz.reshape(T * N, H)  # (T*N, H), rows in x2's order
+    np.dot(x2.T, dz2, dWx)
+    np.dot(h[:T].reshape(T * N, H).T, dz2, dWh)  # sum_t h_{t-1}.T dz_t
+    np.dot(dz2, Wx.T, dx2)
+    _column_sums(dz2, db)
+
+
+@njit(cache=True)
+def _column_sums(a, out):
+    """out[k] = sum_r a[r, k], accumulated in out's dtype."""
+    out[:] = 0.0
+    for r in range(a.shape[0]):
+        for k in range(a.shape[1]):
+            out[k] += a[r, k]
+
+
+# ----------------------------------------------------------------- LSTM
+@njit(cache=True)
+def lstm_forward(x2, Wx, Wh, b, gates, c, h, tmp):
+    """One LSTM over T steps, gate blocks i, f, o, g.
+
+    x2 (T*N, D); gates (T, N, 4H) receives i, f, o, g after their
+    nonlinearities; c, h (T+1, N, H) with c[0], h[0] given; tmp (N, 4H).
+    c_t = f * c_{t-1} + i * g, h_t = o * tanh(c_t).
+    """
+    T, N, H = h.shape[0] - 1, h.shape[1], h.shape[2]
+    np.dot(x2, Wx, gates.reshape(T * N, 4 * H))  # x_t Wx for every step, (T*N, 4H)
+    for t in range(T):
+        np.dot(h[t], Wh, tmp)
+        a, ct, ht, c_prev = gates[t], c[t + 1], h[t + 1], c[t]
+        for n in range(N):
+            for k in range(H):
+                i = stable_sigmoid(a[n, k] + tmp[n, k] + b[k])
+                f = stable_sigmoid(a[n, H + k] + tmp[n, H + k] + b[H + k])
+                o = stable_sigmoid(a[n, 2 * H + k] + tmp[n, 2 * H + k] + b[2 * H + k])
+                g = math.tanh(a[n, 3 * H + k] + tmp[n, 3 * H + k] + b[3 * H + k])
+                a[n, k], a[n, H + k], a[n, 2 * H + k], a[n, 3 * H + k] = i, f, o, g
+                cv = f * c_prev[n, k] + i * g
+                ct[n, k] = cv
+                ht[n, k] = o * math.tanh(cv)
+
+
+@njit(cache=True)
+def lstm_backward(dh, x2, Wx, Wh, gates, c, h, da, dh_next, dc_next,
+                  dx2, dWx, dWh, db):
+    """Backpropagation through time for the LSTM (formulas: ``functional.lstm_backward``).
+
+    dh (T, N, H); gates (T, N, 4H), c and h (T+1, N, H) from the forward.
+    Buffers da (T, N, 4H), dh_next, dc_next (N, H).
+    Writes dx2 (T*N, D), dWx (D, 4H), dWh (H, 4H), db (4H,).
+    """
+    T, N, H = dh.shape
+    dh_next[:] = 0.0
+    dc_next[:] = 0.0
+    for t in range(T - 1, -1, -1):
+        gt, dat = gates[t], da[t]
+        for n in range(N):
+            for k in range(H):
+                i, f, o, g = gt[n, k], gt[n, H + k], gt[n, 2 * H + k], gt[n, 3 * H + k]
+                tc = math.tanh(c[t + 1, n, k])
+                dht = dh[t, n, k] + dh_next[n, k]
+                dc = dc_next[n, k] + dht * o * (1.0 - tc * tc)
+                dat[n, k] = dc * g * i * (1.0 - i)
+                dat[n, H + k] = dc * c[t, n, k] * f * (1.0 - f)
+                dat[n, 2 * H + k] = dht * tc * o * (1.0 - o)
+                dat[n, 3 * H + k] = dc * i * (1.0 - g * g)
+                dc_next[n, k] = dc * f
+        np.dot(dat, Wh.T, dh_next)
+    da2 = da.reshape(T * N, 4 * H)  # (T*N, 4H), rows in x2's order
+    np.dot(x2.T, da2, dWx)
+    np.dot(h[:T].reshape(T * N, H).T, da2, dWh)  # sum_t h_{t-1}.T da_t
+    np.dot(da2, Wx.T, dx2)
+    _column_sums(da2, db)
