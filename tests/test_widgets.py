@@ -11,8 +11,8 @@ import pytest
 from nnlib.data import logic_gate
 from nnlib.perceptron import Perceptron
 from nnlib.perceptron import predict as reference_predict
-from nnlib.widgets import CompositionExplorer, PerceptronExplorer, PerceptronStepper
-from nnlib.widgets.composition import SLIDERS, XOR_SOLUTION, forward_221
+from nncourse.widgets import CompositionExplorer, PerceptronExplorer, PerceptronStepper
+from nncourse.widgets.composition import SLIDERS, XOR_SOLUTION, forward_221
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -46,7 +46,7 @@ the student's functions did not earn. So:
    its environment is rebuilt from scratch, and the restored test code is sent
    cell by cell over the kernel protocol. An audit hook in the kernel refuses
    file access (via Python's file APIs) inside the solutions, submissions and
-   grades folders, writes into nnlib and the Python environment, and signals to
+   grades folders, writes into nnlib, nncourse and the Python environment, and signals to
    the grader; only salted hashes of those folders are handed to the kernel.
    In a batch, every result file is rewritten from memory at the end and
    ``--resume`` reads old results before any kernel starts.

@@ -1,6 +1,6 @@
 """Instant feedback for the exercises: ``check("1.2", perceptron_update)``.
 
-Each chapter has a module ``nnlib.checks.chNN`` that registers one check per
+Each chapter has a module ``nncourse.checks.chNN`` that registers one check per
 exercise with ``@exercise("N.k", "title")``. A check calls the learner's
 function on small inputs, compares with nnlib's reference and either
 returns a one-line summary (printed as a pass) or raises ``CheckFailed``
@@ -50,7 +50,7 @@ def _lookup(exercise_id):
     if exercise_id not in _REGISTRY:
         chapter = str(exercise_id).split(".")[0]
         try:
-            importlib.import_module(f"nnlib.checks.ch{int(chapter):02d}")
+            importlib.import_module(f"nncourse.checks.ch{int(chapter):02d}")
         except (ValueError, ModuleNotFoundError):
             pass
     if exercise_id not in _REGISTRY:

@@ -14,8 +14,8 @@ named with its relative error.
 import numpy as np
 
 from nnlib import functional as F
-from nnlib.checks import CheckFailed, call, exercise, expect_tuple, rng, show
-from nnlib.checks._slips import diagnose, expect_array_explained, expect_scalar_explained
+from nncourse.checks import CheckFailed, call, exercise, expect_tuple, rng, show
+from nncourse.checks._slips import diagnose, expect_array_explained, expect_scalar_explained
 from nnlib.gradcheck import numerical_gradient, rel_error
 
 TOLERANCE = 1e-6  # relative error above which a gradient counts as wrong

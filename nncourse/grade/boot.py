@@ -1,7 +1,7 @@
 """Start a student's kernel under limits: ``python boot.py CONFIG -f CONNECTION_FILE``.
 
 Run by the grader as the kernel command (see ``runner.Kernel``), as a plain
-script so nothing from nnlib is imported before the limits are in place.
+script so nothing from nnlib or nncourse is imported before the limits are in place.
 CONFIG is JSON with:
 
 - ``memory``: bytes of address space (RLIMIT_AS; a huge allocation then
@@ -11,7 +11,7 @@ CONFIG is JSON with:
 - ``salt``, ``deny``, ``readonly``, ``allow``: salted SHA-256 hashes of folders.
   An audit hook refuses, through Python's file APIs, any access inside a
   ``deny`` folder (the solutions, the submissions, the grades) and any write
-  inside a ``readonly`` one (nnlib, the Python environment), except inside
+  inside a ``readonly`` one (nnlib, nncourse, the Python environment), except inside
   ``allow`` (the kernel's own working folder). Only hashes are passed, so the
   kernel is never told where the solutions are.
 - ``protect``: process ids the kernel may not signal (the grader's).
@@ -19,7 +19,7 @@ CONFIG is JSON with:
 Then the kernel dies with its parent (PR_SET_PDEATHSIG) and no core files
 are written. The guard is a speed bump, not a sandbox: code using ctypes or
 a subprocess can bypass it, which is why verdicts never depend on it (see
-``nnlib.grade``) and why high-stakes grading belongs in a container.
+``nncourse.grade``) and why high-stakes grading belongs in a container.
 """
 import hashlib
 import json

@@ -22,7 +22,7 @@ import re
 import numpy as np
 from numba import cuda
 
-from nnlib.checks import CheckFailed, call, exercise, expect_scalar, expect_tuple, rng, show
+from nncourse.checks import CheckFailed, call, exercise, expect_scalar, expect_tuple, rng, show
 
 SENTINEL = -12345.0  # marks memory a kernel must not touch
 

@@ -7,7 +7,7 @@ the failure message gets that slip's one-sentence advice.
 """
 import numpy as np
 
-from nnlib.checks import CheckFailed, expect_array, expect_scalar
+from nncourse.checks import CheckFailed, expect_array, expect_scalar
 
 
 def diagnose(got, slips):

@@ -12,10 +12,10 @@ Chapter 2: :class:`CompositionExplorer`.
 Chapter 3: :class:`HiddenUnitsExplorer`.
 Chapter 4: :class:`LearningRateExplorer`.
 """
-from nnlib.widgets.composition import CompositionExplorer
-from nnlib.widgets.hidden_units import HiddenUnitsExplorer
-from nnlib.widgets.learning_rate import LearningRateExplorer
-from nnlib.widgets.perceptron import PerceptronExplorer, PerceptronStepper
+from nncourse.widgets.composition import CompositionExplorer
+from nncourse.widgets.hidden_units import HiddenUnitsExplorer
+from nncourse.widgets.learning_rate import LearningRateExplorer
+from nncourse.widgets.perceptron import PerceptronExplorer, PerceptronStepper
 
 __all__ = ["CompositionExplorer", "HiddenUnitsExplorer", "LearningRateExplorer",
            "PerceptronExplorer", "PerceptronStepper"]

@@ -122,10 +122,16 @@ def guard_config(limits, workspace, deny=(), readonly=(), protect=()):
             "allow": hashes([workspace.root]), "protect": [int(p) for p in protect]}
 
 
+def source_folders():
+    """The folders of the nnlib and nncourse packages (the library and this grader)."""
+    import nnlib
+    return [Path(nnlib.__file__).resolve().parent, Path(__file__).resolve().parents[1]]
+
+
 def default_readonly():
-    """Folders no submission may write to: nnlib itself and the Python environment."""
+    """Folders no submission may write to: nnlib, nncourse and the Python environment."""
     import site
-    folders = {Path(__file__).resolve().parents[1], Path(sys.prefix).resolve()}  # nnlib/
+    folders = {*source_folders(), Path(sys.prefix).resolve()}
     folders |= {Path(p) for p in site.getsitepackages() if Path(p).exists()}
     return sorted(str(f) for f in folders)
 
@@ -230,5 +236,5 @@ class Kernel:
 
 
 def _mime():
-    from nnlib.grade.probe import MIME
+    from nncourse.grade.probe import MIME
     return MIME

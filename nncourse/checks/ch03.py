@@ -12,8 +12,8 @@ The reference is :mod:`nnlib.functional` (``dense_forward``, ``relu_forward``,
 import numpy as np
 
 from nnlib import functional as F
-from nnlib.checks import CheckFailed, call, exercise, expect_scalar, rng, show
-from nnlib.checks._slips import diagnose, expect_array_explained
+from nncourse.checks import CheckFailed, call, exercise, expect_scalar, rng, show
+from nncourse.checks._slips import diagnose, expect_array_explained
 
 
 def _relu(z):

@@ -19,9 +19,9 @@ import types
 import warnings
 from dataclasses import dataclass
 
-from nnlib.grade import probe
-from nnlib.grade.decode import DecodeError, decode
-from nnlib.grade.notebook import to_python
+from nncourse.grade import probe
+from nncourse.grade.decode import DecodeError, decode
+from nncourse.grade.notebook import to_python
 
 MAX_PAYLOAD = 64 * 2**20
 
@@ -161,7 +161,7 @@ def base_namespace(assignment):
         chapter = label.split(".")[0]
         if chapter.isdigit():
             with contextlib.suppress(ImportError):
-                __import__(f"nnlib.checks.ch{int(chapter):02d}")
+                __import__(f"nncourse.checks.ch{int(chapter):02d}")
     return ns
 
 

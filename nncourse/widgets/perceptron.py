@@ -12,7 +12,7 @@ import numpy as np
 from nnlib import perceptron as reference
 from nnlib.data import logic_gate
 from nnlib.viz import plot_points
-from nnlib.widgets import _render
+from nncourse.widgets import _render
 
 GATES = (("AND", "and"), ("OR", "or"), ("NAND", "nand"), ("XOR", "xor"))
 

@@ -1,7 +1,7 @@
 """Generate the student notebooks in ``exercises/`` from ``solutions/``.
 
 ``solutions/NN_topic.ipynb`` is the single source of each exercise. Release
-(``python -m nnlib.course release`` or ``make release``) writes
+(``python -m nncourse.release release`` or ``make release``) writes
 ``exercises/NN_topic.ipynb`` with:
 
 - each code region between ``### BEGIN SOLUTION`` and ``### END SOLUTION``
@@ -21,7 +21,7 @@ marker in a markdown cell, a region at the top level of a cell, a missing
 or malformed stub text, an unclosed or nested marker, a repeated
 ``grade_id``.
 
-``python -m nnlib.course check`` regenerates in memory and fails if
+``python -m nncourse.release check`` regenerates in memory and fails if
 ``exercises/`` differs (the drift test in ``tests/`` does the same).
 
 The cells of an exercise N.k (``solutions/01_perceptron.ipynb`` is the model):
@@ -192,7 +192,7 @@ def drift(src=ROOT / "solutions", dst=ROOT / "exercises"):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m nnlib.course", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m nncourse.release", description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["release", "check"])
     args = parser.parse_args(argv)
     if args.command == "release":

@@ -16,12 +16,12 @@ import re
 import sys
 from pathlib import Path
 
-from nnlib.grade.notebook import Assignment, AssignmentError, SubmissionError, check_assignment, read_submission
-from nnlib.grade.runner import Limits
+from nncourse.grade.notebook import Assignment, AssignmentError, SubmissionError, check_assignment, read_submission
+from nncourse.grade.runner import Limits
 
 
 def default_solutions():
-    from nnlib.course import ROOT
+    from nncourse.release import ROOT
     return ROOT / "solutions"
 
 
@@ -92,8 +92,8 @@ def _limits(args):
 
 
 def run_check(args):
-    from nnlib.grade.grader import grade_notebook
-    from nnlib.grade.report import table
+    from nncourse.grade.grader import grade_notebook
+    from nncourse.grade.report import table
     solutions = args.solutions or default_solutions()
     assignment = find_assignment(args.assignment or args.notebook.stem, solutions)
     nb = read_submission(args.notebook)
@@ -104,7 +104,7 @@ def run_check(args):
 
 
 def run_batch(args):
-    from nnlib.grade.batch import run_batch as batch
+    from nncourse.grade.batch import run_batch as batch
     if not args.submissions.is_dir():
         raise SubmissionError(f"{args.submissions} is not a folder of submissions.")
     if args.workers < 1:
@@ -128,7 +128,7 @@ def run_batch(args):
 
 
 def run_validate(args):
-    from nnlib.grade.schema import validate_file
+    from nncourse.grade.schema import validate_file
     paths = args.notebooks or sorted(default_solutions().glob("*.ipynb"))
     bad = 0
     for path in paths:

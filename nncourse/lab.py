@@ -1,12 +1,12 @@
 """Start JupyterLab on the course: the one command behind ``make lab``.
 
-``make lab`` runs ``python -m nnlib.lab --root-dir <repo> [LAB_ARGS]``, which
+``make lab`` runs ``python -m nncourse.lab --root-dir <repo> [LAB_ARGS]``, which
 replaces itself with ``python -m jupyterlab`` from the same environment,
 rooted at the repository and opening ``notebooks/README.md``. Jupyter prints
 the URL (with its token) as usual.
 
 The browser tests (``tests/browser/``) start the server with the same
-``python -m nnlib.lab``, via :class:`LabServer`, on a free loopback port with
+``python -m nncourse.lab``, via :class:`LabServer`, on a free loopback port with
 a random token, and stop it (and its kernels) afterwards, so a broken
 ``make lab`` command fails the test suite.
 """
@@ -49,7 +49,7 @@ def free_port():
 
 
 class LabServer:
-    """A headless JupyterLab on 127.0.0.1 started by ``python -m nnlib.lab``.
+    """A headless JupyterLab on 127.0.0.1 started by ``python -m nncourse.lab``.
 
     Use as a context manager: ``with LabServer(root) as lab: lab.url(...)``.
     ``extra_args`` go after the loopback/port/token options; ``env`` updates
@@ -75,10 +75,10 @@ class LabServer:
         return f"{self.base}{path}{sep}token={self.token}"
 
     def argv(self):
-        """``python -m nnlib.lab`` (what ``make lab`` runs), headless on our port and token."""
+        """``python -m nncourse.lab`` (what ``make lab`` runs), headless on our port and token."""
         headless = ["--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
                     "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}"]
-        return [sys.executable, "-m", "nnlib.lab", "--root-dir", str(self.root_dir),
+        return [sys.executable, "-m", "nncourse.lab", "--root-dir", str(self.root_dir),
                 *headless, *self.extra_args]
 
     def start(self, timeout=60):
@@ -153,9 +153,9 @@ class LabServer:
 
 
 def main(argv=None):
-    """``python -m nnlib.lab [--root-dir DIR] [jupyter lab options]``."""
+    """``python -m nncourse.lab [--root-dir DIR] [jupyter lab options]``."""
     parser = argparse.ArgumentParser(
-        prog="python -m nnlib.lab", description="Open JupyterLab on the course.",
+        prog="python -m nncourse.lab", description="Open JupyterLab on the course.",
         epilog="Other options (e.g. --no-browser) are passed to jupyter lab.")
     parser.add_argument("--root-dir", default=str(ROOT),
                         help="folder JupyterLab shows (default: the repository)")

@@ -18,7 +18,7 @@ import numpy as np
 from nnlib.data import logic_gate
 from nnlib.functional import sigmoid
 from nnlib.viz import plot_points
-from nnlib.widgets import _render
+from nncourse.widgets import _render
 
 # slider description -> (array, index) in the network; w12 is W[0, 1]: input 1 -> hidden 2
 SLIDERS = {

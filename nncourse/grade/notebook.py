@@ -275,8 +275,8 @@ SUSPICIOUS = [  # (pattern, what it means), for the instructor's eyes only: neve
      "inspects the caller's frames"),
     (r"nnlib_grade|x-nnlib-grade|publish_display_data", "touches the grader's messages"),
     (r"\bctypes\b|\bsubprocess\b|os\.system|os\.kill|os\._exit|\bsignal\b", "makes OS-level calls"),
-    (r"sys\.modules|\bbuiltins\b|__builtins__|setattr\(\s*(np|numpy|nnlib)", "replaces modules or builtins"),
-    (r"^\s*(np|numpy|nnlib[\w.]*)\.\w+\s*=(?!=)", "monkeypatches NumPy or nnlib"),
+    (r"sys\.modules|\bbuiltins\b|__builtins__|setattr\(\s*(np|numpy|nnlib|nncourse)", "replaces modules or builtins"),
+    (r"^\s*(np|numpy|nnlib[\w.]*|nncourse[\w.]*)\.\w+\s*=(?!=)", "monkeypatches NumPy, nnlib or nncourse"),
     (r"showtraceback|excepthook", "hides errors"),
 ]
 

@@ -14,7 +14,7 @@ The reference is :mod:`nnlib.functional` (``sigmoid``, ``sigmoid_backward``,
 import numpy as np
 
 from nnlib import functional as F
-from nnlib.checks import (CheckFailed, call, exercise, expect_array, expect_scalar,
+from nncourse.checks import (CheckFailed, call, exercise, expect_array, expect_scalar,
                           expect_tuple, rng, show)
 from nnlib.data import logic_gate
 

@@ -14,8 +14,8 @@ References: :class:`nnlib.optim.SGD` (momentum), NumPy for the rest.
 """
 import numpy as np
 
-from nnlib.checks import CheckFailed, call, exercise, expect_array, expect_tuple, rng, show
-from nnlib.checks._slips import expect_array_explained, expect_scalar_explained
+from nncourse.checks import CheckFailed, call, exercise, expect_array, expect_tuple, rng, show
+from nncourse.checks._slips import expect_array_explained, expect_scalar_explained
 from nnlib.optim import SGD
 
 

@@ -32,11 +32,11 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from nnlib.grade.grader import NotebookResult, grade_notebook
-from nnlib.grade.judge import base_namespace
-from nnlib.grade.notebook import SubmissionError, check_assignment, read_submission
-from nnlib.grade.report import feedback_markdown, write_csv, write_json
-from nnlib.grade.runner import Limits
+from nncourse.grade.grader import NotebookResult, grade_notebook
+from nncourse.grade.judge import base_namespace
+from nncourse.grade.notebook import SubmissionError, check_assignment, read_submission
+from nncourse.grade.report import feedback_markdown, write_csv, write_json
+from nncourse.grade.runner import Limits, source_folders
 
 SELF_CHECK = "(solution self-check)"
 MAX_FOLDER_BYTES = 200 * 2**20
@@ -210,7 +210,7 @@ class Batch:
 
 
 def _as_result(data):
-    from nnlib.grade.grader import ExerciseResult
+    from nncourse.grade.grader import ExerciseResult
     result = NotebookResult(data["assignment"], data["status"], notes=data.get("notes", []),
                             flags=data.get("flags", []), error=data.get("error", ""),
                             seconds=data.get("seconds", 0.0))
@@ -237,7 +237,7 @@ def run_batch(folder, assignment, out, workers=2, resume=False, limits=None,
     subs = discover(folder, out)
     previous = load_previous(out) if resume else {}
     namespace = base_namespace(assignment)  # loaded before any kernel starts
-    source_before = nnlib_digest()
+    source_before = source_digest()
     batch = Batch(assignment, out, progress)
     todo = []
     for sub in subs:
@@ -266,16 +266,16 @@ def run_batch(folder, assignment, out, workers=2, resume=False, limits=None,
     if not summary.self_check:
         write_csv(out / "grades.csv", assignment, rows)
         write_json(out / "grades.json", assignment, rows, summary.seconds)
-    if nnlib_digest() != source_before:
-        summary.warnings.append("nnlib's source files changed during the batch: a submission may have "
-                                "written to them; check `git status` and regrade.")
+    if source_digest() != source_before:
+        summary.warnings.append("nnlib's or nncourse's source files changed during the batch: a submission "
+                                "may have written to them; check `git status` and regrade.")
     return summary
 
 
-def nnlib_digest():
-    """SHA-256 of nnlib's Python sources, to notice a submission that wrote to them."""
-    root = Path(__file__).resolve().parents[1]
+def source_digest():
+    """SHA-256 of nnlib's and nncourse's Python sources, to notice a submission that wrote to them."""
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    for root in source_folders():
+        for path in sorted(root.rglob("*.py")):
+            digest.update(f"{root.name}/{path.relative_to(root)}".encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()

@@ -11,7 +11,7 @@ import base64
 
 import numpy as np
 
-from nnlib.grade.probe import MAX_DEPTH, NUMERIC_KINDS, Opaque
+from nncourse.grade.probe import MAX_DEPTH, NUMERIC_KINDS, Opaque
 
 MAX_ITEMS = 1_000_000
 

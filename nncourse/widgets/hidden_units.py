@@ -26,7 +26,7 @@ import numpy as np
 
 from nnlib.data import moons
 from nnlib.viz import CLASS_COLORS, grid_for, plot_points
-from nnlib.widgets import _render
+from nncourse.widgets import _render
 
 TASKS = ("curve", "boundary")
 CURVE_RANGE = (-3.0, 3.0)

@@ -12,7 +12,7 @@ The reference is :mod:`nnlib.perceptron` (``predict``, ``update``, ``Perceptron`
 import numpy as np
 
 from nnlib import perceptron as reference
-from nnlib.checks import (CheckFailed, call, exercise, expect_array, expect_scalar,
+from nncourse.checks import (CheckFailed, call, exercise, expect_array, expect_scalar,
                           expect_tuple, rng, show)
 from nnlib.data import logic_gate
 

@@ -11,7 +11,7 @@ recorded the same way. ``Recorder.end`` unwraps everything and publishes the
 records as one display_data message of type ``MIME``: JSON, never pickles.
 
 The grader never trusts this code (the student's process can change anything
-in it): it reads the JSON with ``nnlib.grade.decode``, where any object that
+in it): it reads the JSON with ``nncourse.grade.decode``, where any object that
 is not plain data becomes an ``Opaque`` marker that equals nothing, and it
 computes ``digest`` itself to check that its replay asks for the same inputs.
 

@@ -13,10 +13,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from nnlib.grade import probe
-from nnlib.grade.judge import Judgement, base_namespace, judge, read_payload
-from nnlib.grade.notebook import exercise_label, flags, parse, restore, run_time_names, syntax_error
-from nnlib.grade.runner import Kernel, KernelStartError, Limits, Workspace, default_readonly
+from nncourse.grade import probe
+from nncourse.grade.judge import Judgement, base_namespace, judge, read_payload
+from nncourse.grade.notebook import exercise_label, flags, parse, restore, run_time_names, syntax_error
+from nncourse.grade.runner import Kernel, KernelStartError, Limits, Workspace, default_readonly
 
 PROBE_SOURCE = Path(probe.__file__).read_text(encoding="utf-8")  # read before any kernel runs
 MAX_RESTARTS = 8

@@ -21,7 +21,7 @@ import numpy as np
 from nnlib import functional as F
 from nnlib.data import spirals
 from nnlib.viz import CLASS_COLORS, grid_for, plot_points
-from nnlib.widgets import _render
+from nncourse.widgets import _render
 
 VERDICTS = {
     "diverging": "too large: the loss climbs instead of falling",
