@@ -6,7 +6,7 @@ import pytest
 
 import grade_toy as toy
 from nncourse.grade.notebook import (Assignment, SubmissionError, check_assignment, loaded_names, parse,
-                                  read_submission, restore, syntax_error)
+                                     read_submission, restore, syntax_error)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import numpy as np
 
 from nnlib import perceptron as reference
 from nncourse.checks import (CheckFailed, call, exercise, expect_array, expect_scalar,
-                          expect_tuple, rng, show)
+                             expect_tuple, rng, show)
 from nnlib.data import logic_gate
 
 CORNERS = logic_gate("and")[0]  # (4, 2): [0, 0], [0, 1], [1, 0], [1, 1]

@@ -15,7 +15,7 @@ import numpy as np
 
 from nnlib import functional as F
 from nncourse.checks import (CheckFailed, call, exercise, expect_array, expect_scalar,
-                          expect_tuple, rng, show)
+                             expect_tuple, rng, show)
 from nnlib.data import logic_gate
 
 OVERFLOW_HINT = ("np.exp overflowed: exp(1000) is too big for a float. Only ever "
