@@ -9,6 +9,7 @@ callback never prints anything into the notebook.
 import io
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 DPI = 72  # small PNGs: a 4 x 4 inch panel is 288 x 288 pixels
@@ -35,6 +36,7 @@ def new_figure(width, height, **margins):
     constrained layout would triple the time of every redraw.
     """
     fig = Figure(figsize=(width, height), dpi=DPI)
+    FigureCanvasAgg(fig)  # a renderer at the PNG's dpi, so label_points can measure texts
     fig.subplots_adjust(**{"left": 0.2, "right": 0.97, "bottom": 0.14, "top": 0.91,
                            "wspace": 0.35, **margins})
     return fig
@@ -60,6 +62,49 @@ def line_points(w, b, xlim=XLIM, ylim=YLIM):
     if abs(w1) > 1e-12:
         return np.full(2, -b / w1), np.array(ylim, dtype=np.float64)  # vertical line
     return None
+
+
+SAME_SPOT = 0.02  # data units: points closer than this get one label
+
+
+def label_points(ax, points, names, fontsize=7):
+    """Name each point (n, 2) with a small label that overlaps no other label.
+
+    Points on the same spot share one label ("(0,1) (1,0)"); a label that
+    would overlap one already drawn goes below its point instead, and if it
+    overlaps there too, its names join that label. Call after the axes'
+    limits and aspect are final. Returns the labels drawn: [(text, (x, y))].
+    """
+    groups = []  # [[names], spot]
+    for name, spot in zip(names, np.asarray(points, dtype=np.float64)):
+        same = next((g for g in groups if np.abs(g[1] - spot).max() < SAME_SPOT), None)
+        if same is None:
+            groups.append([[name], spot])
+        else:
+            same[0].append(name)
+    ax.apply_aspect()
+    renderer = ax.figure.canvas.get_renderer()
+    drawn = []
+    for group_names, spot in groups:
+        text, clash = " ".join(group_names), None
+        for above in (True, False):
+            label = _annotate(ax, text, spot, above, fontsize)
+            box = label.get_window_extent(renderer).padded(1)
+            clash = next((d for d in drawn if box.overlaps(d.get_window_extent(renderer))), None)
+            if clash is None:
+                drawn.append(label)
+                break
+            label.remove()
+        else:
+            clash.set_text(f"{clash.get_text()} {text}")
+    return [(label.get_text(), tuple(float(v) for v in label.xy)) for label in drawn]
+
+
+def _annotate(ax, text, spot, above, fontsize):
+    right = spot[0] > 0.5  # keep the label inside the axes
+    return ax.annotate(text, tuple(spot), xytext=(-5 if right else 5, 6 if above else -6),
+                       textcoords="offset points", ha="right" if right else "left",
+                       va="bottom" if above else "top", fontsize=fontsize)
 
 
 def accuracy_text(correct, n):

@@ -58,7 +58,9 @@ class CompositionExplorer(_render.Explorer):
 
     State: ``W`` (2, 2), ``b`` (2,), ``v`` (2,), ``c``, ``p`` (4,),
     ``predictions`` (4,), ``wrong`` (4,), ``accuracy``, ``lines``
-    ({"h1": (xs, ys) or None, "h2": ...}), ``boundary`` (bool grid: p > 0.5).
+    ({"h1": (xs, ys) or None, "h2": ...}), ``boundary`` (bool grid: p > 0.5),
+    ``corner_labels`` ([(text, (h1, h2))]: the corners' names in hidden space;
+    corners on one spot share a label, and no two labels overlap).
 
     ``forward(X, W, b, v, c) -> p (n,)`` is the network to draw (the notebook
     passes its own); default :func:`forward_221`.
@@ -126,11 +128,15 @@ class CompositionExplorer(_render.Explorer):
         self.accuracy = correct / len(self.y)
         corners = ", ".join(f"p({int(x1)},{int(x2)}) = {p:.2f}" for (x1, x2), p in zip(self.X, self.p))
         self.status.value = f"<b>{_render.accuracy_text(correct, len(self.y))}</b><br>{corners}"
+        self.image.value = _render.png_bytes(self.figure())
+
+    def figure(self):
+        """The picture of the current state: input space left, hidden space right."""
         fig = _render.new_figure(7.0, 3.4, left=0.1, right=0.98, bottom=0.14, top=0.91, wspace=0.25)
         ax_input, ax_hidden = fig.subplots(1, 2)
         self._draw_input_space(ax_input)
         self._draw_hidden_space(ax_hidden)
-        self.image.value = _render.png_bytes(fig)
+        return fig
 
     def _draw_input_space(self, ax):
         points, xx, yy = _render.grid()
@@ -153,19 +159,14 @@ class CompositionExplorer(_render.Explorer):
     def _draw_hidden_space(self, ax):
         h = sigmoid(self.X @ self.W + self.b)  # (4, 2): where the corners land
         plot_points(h, self.y, ax=ax, wrong=self.wrong, s=60)
-        labels = {}  # corners that land on the same spot share one label
-        for (x1, x2), spot in zip(self.X, np.round(h, 2)):
-            labels.setdefault(tuple(spot), []).append(f"({int(x1)},{int(x2)})")
-        for spot, names in labels.items():
-            right = spot[0] > 0.5  # keep the label inside the axes
-            ax.annotate(" ".join(names), spot, xytext=(-5 if right else 5, 6), textcoords="offset points",
-                        ha="right" if right else "left", fontsize=7)
         out = _render.line_points(self.v, self.c, xlim=(-0.1, 1.1), ylim=(-0.1, 1.1))
         if out is not None:
             ax.plot(*out, color="k", linewidth=2)
         ax.set_xlabel("$h_1$")
         ax.set_ylabel("$h_2$")
         _render.finish_axes(ax, "hidden space (h1, h2)", xlim=(-0.1, 1.1), ylim=(-0.1, 1.1))
+        names = [f"({int(x1)},{int(x2)})" for x1, x2 in self.X]
+        self.corner_labels = _render.label_points(ax, h, names)  # corners on one spot: one label
 
     def __repr__(self):
         values = ", ".join(f"{n}={s.value:g}" for n, s in self.sliders.items())
