@@ -6,7 +6,7 @@ It is the only place where nnlib imports the course package
 (``tests/test_layout.py`` enforces that).
 """
 from nncourse.checks import (CheckFailed, call, check, exercise, expect_array, expect_scalar,
-                             expect_tuple, rng, show)
+                             expect_tuple, hint, rng, show)
 
 __all__ = ["CheckFailed", "call", "check", "exercise", "expect_array", "expect_scalar",
-           "expect_tuple", "rng", "show"]
+           "expect_tuple", "hint", "rng", "show"]

@@ -13,22 +13,66 @@ The comparison helpers below (``expect_array``, ``expect_scalar``, ...) are
 also what the hidden tests in ``solutions/`` use; ``call`` runs the learner's
 function (with optional ``hints`` per exception type) and ``show`` formats a
 value for a message.
+
+A failed check shows as one block in the notebook (``_render``): the
+exercise, what is wrong on which input, the likely mistake, how to ask for a
+``hint``, and the learner's own frames when their code raised; never
+nnlib's or nncourse's. The cell still fails (the exception is raised).
 """
 import importlib
+import pkgutil
+import textwrap
+from typing import NamedTuple
 
 import numpy as np
 
+from nncourse.checks import _render
+
 _REGISTRY = {}
+_HINTS_SHOWN = {}
+
+
+class Exercise(NamedTuple):
+    """A registry entry: the exercise's title, its check function and its hints."""
+    title: str
+    check: object
+    hints: tuple = ()
 
 
 class CheckFailed(AssertionError):
-    """A learner's answer is wrong; the message says how."""
+    """A learner's answer is wrong; the message says how.
+
+    ``CheckFailed(problem, advice="", error=None)``: ``problem`` says what is
+    wrong on which input, ``advice`` names the likely mistake, ``error`` is the
+    exception the learner's own code raised when that is what went wrong.
+    ``str()`` is all of it on one line (what the grader reports); ``check``
+    adds the exercise in front. In IPython it renders as one block without
+    library frames (``_render_traceback_``, see ``nncourse.checks._render``).
+    """
+
+    def __init__(self, problem, advice="", error=None, exercise=None):
+        self.problem, self.advice = str(problem), str(advice or "").strip()
+        self.error, self.exercise = error, exercise  # exercise: (id, title, number of hints)
+        text = f"{self.problem} {self.advice}" if self.advice else self.problem
+        super().__init__(f"Exercise {exercise[0]} ({exercise[1]}): {text}" if exercise else text)
+
+    def with_advice(self, advice):
+        """This failure with one more sentence about the likely mistake (a new CheckFailed)."""
+        joined = " ".join(part for part in (self.advice, str(advice or "").strip()) if part)
+        return CheckFailed(self.problem, joined, self.error, self.exercise)
+
+    def _render_traceback_(self):
+        return _render.failure_block(self)
 
 
-def exercise(exercise_id, title):
-    """Register the decorated function as the check for exercise ``exercise_id``."""
+def exercise(exercise_id, title, hints=()):
+    """Register the decorated function as the check for exercise ``exercise_id``.
+
+    ``hints``: progressive hints, a nudge first and then the key equation,
+    never the code; ``hint("N.k")`` shows them one at a time.
+    """
     def register(fn):
-        _REGISTRY[exercise_id] = (title, fn)
+        _REGISTRY[exercise_id] = Exercise(title, fn, tuple(hints))
         return fn
     return register
 
@@ -38,12 +82,47 @@ def check(exercise_id, answer, **options):
 
     Returns None, so a cell that ends with ``check(...)`` shows only the pass line.
     """
-    title, fn = _lookup(exercise_id)
+    try:
+        title, fn, hints = _lookup(exercise_id)
+    except KeyError as unknown:
+        raise _render.attach(unknown, lambda unknown=unknown: _render.message_block(
+            f"check({exercise_id!r}, ...)", unknown.args[0])) from None
     try:
         summary = fn(answer, **options)
     except CheckFailed as failure:
-        raise CheckFailed(f"Exercise {exercise_id} ({title}): {failure}") from None
+        raise CheckFailed(failure.problem, failure.advice, failure.error,
+                          (exercise_id, title, len(hints))) from None
+    except NotImplementedError as stub:  # the learner's stub: its own type and text stay
+        _render.attach(stub, lambda stub=stub: _render.unfinished_block(stub, exercise_id, title))
+        raise
     print(f"\u2714 Exercise {exercise_id} ({title}) passed" + (f": {summary}" if summary else "."))
+
+
+def hint(exercise_id, number=None):
+    """Print a hint for exercise ``exercise_id``: the next one each call, or hint ``number`` (1, 2, ...)."""
+    title, _, hints = _lookup(exercise_id)
+    if not hints:
+        print(f"Exercise {exercise_id} ({title}) has no hints: its check's message says what is "
+              f"wrong on which input.")
+        return
+    if number is None:
+        number = min(_HINTS_SHOWN.get(exercise_id, 0) + 1, len(hints))
+    if not (isinstance(number, int) and 1 <= number <= len(hints)):
+        raise ValueError(f"exercise {exercise_id} has hints 1 to {len(hints)}, not {number!r}.")
+    _HINTS_SHOWN[exercise_id] = max(number, _HINTS_SHOWN.get(exercise_id, 0))
+    more = ", the last one" if number == len(hints) else f'; run hint("{exercise_id}") again for the next'
+    print(f"Hint {number} of {len(hints)} for exercise {exercise_id} ({title}){more}:")
+    print(textwrap.fill(hints[number - 1], 88, initial_indent="  ", subsequent_indent="  "))
+
+
+def registry():
+    """Every exercise of the course's chapter modules (``chNN``), by id: {id: Exercise}."""
+    chapters = [f"{__name__}.{m.name}" for m in pkgutil.iter_modules(__path__)
+                if m.name.startswith("ch") and m.name[2:].isdigit()]
+    for name in chapters:
+        importlib.import_module(name)
+    found = {key: entry for key, entry in _REGISTRY.items() if entry.check.__module__ in chapters}
+    return dict(sorted(found.items(), key=lambda item: tuple(map(int, item[0].split(".")))))
 
 
 def _lookup(exercise_id):
@@ -75,14 +154,14 @@ def call(fn, *args, what=None, hints=None, **kwargs):
         raise
     except Exception as exc:  # the learner's bug, reported with its input
         shown = what or _describe_args(args, kwargs)
-        advice = next((f" {text}" for kind, text in (hints or {}).items() if isinstance(exc, kind)), "")
-        raise CheckFailed(
-            f"your function raised {type(exc).__name__}: {exc} (on {shown}).{advice}") from None
+        advice = next((text for kind, text in (hints or {}).items() if isinstance(exc, kind)), "")
+        raise CheckFailed(f"your function raised {type(exc).__name__}: {exc} (on {shown}).",
+                          advice, error=exc) from None
 
 
 def _describe_args(args, kwargs):
     parts = [_short(a) for a in args] + [f"{k}={_short(v)}" for k, v in kwargs.items()]
-    return "input " + ", ".join(parts)
+    return "input " + ", ".join(parts) if parts else "no input: it takes no arguments"
 
 
 def show(value):

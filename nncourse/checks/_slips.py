@@ -34,7 +34,7 @@ def expect_array_explained(got, expected, what, slips, **tolerances):
     try:
         return expect_array(got, expected, what, **tolerances)
     except CheckFailed as failure:
-        raise CheckFailed(f"{failure}{diagnose(got, slips)}") from None
+        raise failure.with_advice(diagnose(got, slips)) from None
 
 
 def expect_scalar_explained(got, expected, what, slips, **tolerances):
@@ -42,4 +42,4 @@ def expect_scalar_explained(got, expected, what, slips, **tolerances):
     try:
         return expect_scalar(got, expected, what, **tolerances)
     except CheckFailed as failure:
-        raise CheckFailed(f"{failure}{diagnose(got, slips)}") from None
+        raise failure.with_advice(diagnose(got, slips)) from None

@@ -74,7 +74,8 @@ def expect_update(perceptron_update, w, b, x, y, lr):
         expect_scalar(got[1], b_new, "b")
     except CheckFailed as failure:
         advice = _update_advice(got, w, b, x, y, lr, y - y_hat)
-        raise CheckFailed(f"{case}: {story}; {failure}{advice}") from None
+        wrong = CheckFailed(f"{case}: {story}; {failure.problem}", failure.advice)
+        raise wrong.with_advice(advice) from None
     return got
 
 

@@ -33,7 +33,12 @@ def call_strict(fn, *args, what=None, hint=OVERFLOW_HINT):
 
 
 # ------------------------------------------------------------------ 2.1
-@exercise("2.1", "stable sigmoid")
+@exercise("2.1", "stable sigmoid", hints=(
+    "exp(-z) is harmless for large positive z and overflows for large negative z. Which way "
+    "of writing sigma(z) only ever exponentiates a number <= 0?",
+    "sigma(z) = 1 / (1 + e^(-z)) for z >= 0 and sigma(z) = e^z / (1 + e^z) for z < 0; with "
+    "e = exp(-|z|), which is at most 1, both branches are safe for every z.",
+))
 def check_sigmoid(sigmoid):
     z_grid = np.linspace(-6.0, 6.0, 7)  # (7,)
     z_table = np.array([[-2.0, 0.5], [3.0, -0.25]])  # (2, 2): any shape
@@ -48,7 +53,11 @@ def check_sigmoid(sigmoid):
 
 
 # ------------------------------------------------------------------ 2.2
-@exercise("2.2", "sigmoid_prime")
+@exercise("2.2", "sigmoid_prime", hints=(
+    "Differentiate 1 / (1 + e^(-z)) with the chain rule, then write the result using sigma(z) "
+    "itself rather than e^(-z).",
+    "sigma'(z) = sigma(z) (1 - sigma(z)): compute a = sigma(z) once, with your stable sigmoid.",
+))
 def check_sigmoid_prime(sigmoid_prime):
     for z in (np.linspace(-3.0, 3.0, 7), np.array([[0.0, 2.0], [-3.0, 0.5]]), EXTREME_Z):
         got = call_strict(sigmoid_prime, z.copy(), what=f"z = {show(z)}")
@@ -63,7 +72,7 @@ def check_sigmoid_prime(sigmoid_prime):
         try:
             expect_array(got, expected, f"sigmoid_prime(z) for z = {show(z)}", rtol=1e-7, atol=1e-12)
         except CheckFailed as failure:
-            raise CheckFailed(f"{failure}{advice}") from None
+            raise failure.with_advice(advice) from None
     return "equals sigma(z) (1 - sigma(z)), peaks at 0.25 for z = 0 and is 0 (not NaN) at |z| = 1000."
 
 
@@ -80,7 +89,12 @@ def _log_loss_advice(value, p, y):
     return ""
 
 
-@exercise("2.3", "log_loss")
+@exercise("2.3", "log_loss", hints=(
+    "One sample costs -log of the probability the model gave to the right answer: p when "
+    "y = 1, 1 - p when y = 0. The loss is the mean over the samples.",
+    "L = -(1/N) sum_n [y_n log p_n + (1 - y_n) log(1 - p_n)], with p clipped to "
+    "[1e-12, 1 - 1e-12] first so that log never sees 0.",
+))
 def check_log_loss(log_loss):
     cases = [
         (np.array([0.9, 0.2, 0.6, 0.35]), np.array([1, 0, 1, 0])),
@@ -97,7 +111,7 @@ def check_log_loss(log_loss):
         try:
             expect_scalar(value, expected, f"for p = {show(p)}, y = {show(y)} the loss", rtol=1e-7)
         except CheckFailed as failure:
-            raise CheckFailed(f"{failure}{_log_loss_advice(value, p, y)}") from None
+            raise failure.with_advice(_log_loss_advice(value, p, y)) from None
     p, y = np.array([0.0, 1.0, 1.0]), np.array([1, 1, 0])
     got = call_strict(log_loss, p.copy(), y.copy(), hint=LOG_HINT)
     value = expect_scalar(got, None, f"for p = {show(p)}, y = {show(y)} the loss")  # finite
@@ -127,7 +141,12 @@ def _step_advice(w_got, w, b, X, y, lr):
     return ""
 
 
-@exercise("2.4", "gradient_step")
+@exercise("2.4", "gradient_step", hints=(
+    "Predict first, p = sigma(X w + b) for all N samples; p - y says how far off each "
+    "prediction is and in which direction.",
+    "dL/dw = X^T (p - y) / N and dL/db = mean(p - y); step downhill: w - lr dL/dw, "
+    "b - lr dL/db, returned as new values.",
+))
 def check_gradient_step(gradient_step):
     X = np.round(rng(2).normal(size=(6, 2)), 2)  # (6, 2)
     y = np.array([1, 0, 1, 1, 0, 0])
@@ -148,7 +167,7 @@ def check_gradient_step(gradient_step):
         except CheckFailed as failure:
             advice = _step_advice(np.asarray(got[0], dtype=float), w, b, X_, y_, lr) \
                 if np.shape(got[0]) == w.shape else ""
-            raise CheckFailed(f"{failure}{advice}") from None
+            raise failure.with_advice(advice) from None
         expect_scalar(got[1], b_new, f"{where} the new b (db = mean of p - y)", rtol=1e-7)
     return "w and b move by -lr times the mean gradient of the log-loss."
 
@@ -173,7 +192,12 @@ def _xor_parts(got):
     return W, b, v, c.reshape(())
 
 
-@exercise("2.5", "XOR by composition")
+@exercise("2.5", "XOR by composition", hints=(
+    "XOR is 'OR, but not AND'. Let one hidden unit compute OR and the other AND, each with "
+    "steep sigmoids (weights around 10 or 20).",
+    "With h1 = OR and h2 = AND, the output must be high only at (h1, h2) = (1, 0): "
+    "v1 + c > 0 while c < 0 and v1 + v2 + c < 0, each by several units.",
+))
 def check_xor_network(xor_network):
     got = expect_tuple(call(xor_network), 4, "the return value (W, b, v, c)")
     W, b, v, c = _xor_parts(got)

@@ -160,5 +160,5 @@ def check_count_parameters(count_parameters):
         try:
             expect_scalar(got, expected, f"for sizes={sizes} the number of parameters", rtol=0, atol=0)
         except CheckFailed as failure:
-            raise CheckFailed(f"{failure}{diagnose(got, slips)}") from None
+            raise failure.with_advice(diagnose(got, slips)) from None
     return "weights plus biases for 1 to 4 layers (109,386 for 784-128-64-10)."

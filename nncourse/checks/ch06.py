@@ -169,7 +169,7 @@ def expect_speedup(speedup, before, after, n_workers):
                     "other programs only ever adds time.")
         elif np.isclose(float(np.asarray(got[0]).reshape(-1)[0]), 1 / s):
             hint = " That is after / before; the speedup is before / after (> 1 when faster)."
-        raise CheckFailed(f"{failure}{hint}") from None
+        raise failure.with_advice(hint) from None
     expect_scalar(got[1], eff, f"{what}: the efficiency (speedup / n_workers)")
 
 
