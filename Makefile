@@ -39,7 +39,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 lab: $(STAMP)
-	$(BIN)/python -m nnlib.lab --root-dir "$(CURDIR)" $(LAB_ARGS)
+	$(BIN)/python -m nncourse.lab --root-dir "$(CURDIR)" $(LAB_ARGS)
 
 test: system-deps $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -63,7 +63,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.gpu  # prints SKIPPED and measures nothing without an NVIDIA GPU
 
 release: $(STAMP)
-	$(BIN)/python -m nnlib.course release
+	$(BIN)/python -m nncourse.release release
 
 clean:
 	rm -rf build .pytest_cache test-artifacts

@@ -14,3 +14,20 @@ __all__ = [
     "Adam", "Dense", "History", "Perceptron", "ReLU", "SGD", "Sequential",
     "Sigmoid", "Tanh", "functional", "__version__",
 ]
+
+# The public submodules as attributes, imported on first use (PEP 562), so
+# `import nnlib; nnlib.data.load_digits()` works while `import nnlib` itself
+# loads neither the data loaders nor Matplotlib (tests/test_lazy_imports.py).
+_LAZY_SUBMODULES = ("data", "functional", "gradcheck", "history", "layers", "mnist", "model",
+                    "optim", "perceptron", "viz")
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+        return importlib.import_module(f"nnlib.{name}")  # also binds it here: no second call
+    raise AttributeError(f"module 'nnlib' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_SUBMODULES))

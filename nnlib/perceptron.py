@@ -6,7 +6,7 @@
 It converges whenever a line separates the classes (AND, OR, NAND) and never
 on XOR. Notebook 01 has learners write this themselves; nnlib's copy
 (``predict``, ``update`` and the ``Perceptron`` class built on them) is the
-reference its checks (``nnlib.checks.ch01``) compare against.
+reference its checks (``nncourse.checks.ch01``) compare against.
 """
 import numpy as np
 

@@ -4,7 +4,7 @@ Not a test module (no test_ prefix); imported like tests/grade_toy.py.
 """
 import pytest
 
-from nnlib.checks import CheckFailed, check
+from nncourse.checks import CheckFailed, check
 
 
 def stub(exercise_id):

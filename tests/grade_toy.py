@@ -11,11 +11,11 @@ replacing the code of chosen exercise cells.
 """
 import nbformat
 
-from nnlib.course import release_notebook
+from nncourse.release import release_notebook
 
 NAME = "90_toy"
 IMPORTS = ("import numpy as np\n"
-           "from nnlib.checks import call, check, exercise, expect_array, expect_scalar, expect_tuple")
+           "from nncourse.checks import call, check, exercise, expect_array, expect_scalar, expect_tuple")
 
 SOLUTIONS = {
     "ex_90_1_relu": ('def relu(z):\n    """max(0, z) elementwise; z: any shape."""\n'

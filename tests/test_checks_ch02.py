@@ -4,10 +4,10 @@ import warnings
 import numpy as np
 import pytest
 
-from nnlib.checks import CheckFailed, check
+from nncourse.checks import CheckFailed, check
 
 from check_helpers import stub
-from nnlib.checks.ch02 import network_output, reference_step
+from nncourse.checks.ch02 import network_output, reference_step
 from nnlib.gradcheck import numerical_gradient, rel_error
 
 

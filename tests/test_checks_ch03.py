@@ -6,7 +6,7 @@ test asserts the check fails *and* that its message points at the slip.
 import numpy as np
 import pytest
 
-from nnlib.checks import CheckFailed, check
+from nncourse.checks import CheckFailed, check
 
 from check_helpers import stub, fails_with
 

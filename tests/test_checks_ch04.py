@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from nnlib import functional as F
-from nnlib.checks import check
+from nncourse.checks import check
 
 from check_helpers import stub, fails_with
 from nnlib.gradcheck import numerical_gradient, rel_error

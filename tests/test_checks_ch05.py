@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from nnlib.checks import check
+from nncourse.checks import check
 
 from check_helpers import stub, fails_with
 

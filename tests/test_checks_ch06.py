@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from numba import cuda
 
-from nnlib.checks import CheckFailed, check
+from nncourse.checks import CheckFailed, check
 
 
 def stub(*args):

@@ -1,8 +1,8 @@
-"""The shared pieces of nnlib.checks: registry, check(), call() and the expect_* helpers."""
+"""The shared pieces of nncourse.checks: registry, check(), call() and the expect_* helpers."""
 import numpy as np
 import pytest
 
-from nnlib.checks import CheckFailed, call, check, exercise, expect_array, expect_scalar, expect_tuple, show
+from nncourse.checks import CheckFailed, call, check, exercise, expect_array, expect_scalar, expect_tuple, show
 
 
 @exercise("99.1", "double")

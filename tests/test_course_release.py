@@ -1,10 +1,10 @@
-"""The generator solutions/ -> exercises/ (nnlib.course), on small notebooks built here."""
+"""The generator solutions/ -> exercises/ (nncourse.release), on small notebooks built here."""
 import nbformat
 import numpy as np
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from nnlib.course import ANSWER_PROMPT, ReleaseError, drift, release_all, release_notebook, release_text
+from nncourse.release import ANSWER_PROMPT, ReleaseError, drift, release_all, release_notebook, release_text
 
 STUB = "Exercise 1.2: return the updated (w, b)"
 SOLUTION_SOURCE = '''def update(w, b, x, y, lr):

@@ -15,7 +15,7 @@ KILL_WORKER = ("import ctypes, os, signal\n"
 
 
 def batch(*args):
-    return subprocess.run([sys.executable, "-m", "nnlib.grade", "batch", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "nncourse.grade", "batch", *map(str, args)],
                           capture_output=True, text=True, timeout=600)
 
 

@@ -10,9 +10,9 @@ import sys
 import pytest
 
 import grade_toy as toy
-from nnlib.grade.batch import run_batch
-from nnlib.grade.notebook import Assignment
-from nnlib.grade.runner import Limits
+from nncourse.grade.batch import run_batch
+from nncourse.grade.notebook import Assignment
+from nncourse.grade.runner import Limits
 
 SOLVED = {gid: toy.solved_code(gid) for gid in toy.SOLUTIONS}
 TIMEOUT = 3.0
@@ -129,7 +129,7 @@ def test_calling_nnlib_s_reference_passes_but_is_flagged_for_the_instructor(grad
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "nnlib.grade", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "nncourse.grade", *map(str, args)],
                           capture_output=True, text=True, timeout=300)
 
 

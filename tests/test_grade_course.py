@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from nnlib.grade.grader import grade_notebook
-from nnlib.grade.notebook import Assignment, check_assignment, read_submission
-from nnlib.grade.runner import Limits
+from nncourse.grade.grader import grade_notebook
+from nncourse.grade.notebook import Assignment, check_assignment, read_submission
+from nncourse.grade.runner import Limits
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))

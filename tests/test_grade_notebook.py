@@ -1,12 +1,12 @@
-"""Reading submissions and restoring grading cells (nnlib.grade.notebook), without a kernel."""
+"""Reading submissions and restoring grading cells (nncourse.grade.notebook), without a kernel."""
 import json
 
 import nbformat
 import pytest
 
 import grade_toy as toy
-from nnlib.grade.notebook import (Assignment, SubmissionError, check_assignment, loaded_names, parse,
-                                  read_submission, restore, syntax_error)
+from nncourse.grade.notebook import (Assignment, SubmissionError, check_assignment, loaded_names, parse,
+                                     read_submission, restore, syntax_error)
 
 
 @pytest.fixture(scope="module")

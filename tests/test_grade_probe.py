@@ -1,14 +1,14 @@
-"""Plain-data transport and replay (nnlib.grade.probe, nnlib.grade.judge), without a kernel."""
+"""Plain-data transport and replay (nncourse.grade.probe, nncourse.grade.judge), without a kernel."""
 import json
 from collections import namedtuple
 
 import numpy as np
 import pytest
 
-from nnlib.grade import probe
-from nnlib.grade.decode import DecodeError, decode
-from nnlib.grade.judge import Replay, ReplayDiverged, judge, read_payload
-from nnlib.grade.notebook import GradingCell
+from nncourse.grade import probe
+from nncourse.grade.decode import DecodeError, decode
+from nncourse.grade.judge import Replay, ReplayDiverged, judge, read_payload
+from nncourse.grade.notebook import GradingCell
 
 
 def roundtrip(value):
@@ -119,7 +119,7 @@ def test_replay_writes_back_in_place_changes_and_raises_the_recorded_exceptions(
 
 
 CELL = GradingCell("check_9_1_f", "9.1", source=(
-    "from nnlib.checks import call, expect_array\n"
+    "from nncourse.checks import call, expect_array\n"
     "expect_array(call(f, np.array([-1.0, 2.0])), np.array([0.0, 2.0]), 'f([-1, 2])')\n"
     "print('\\u2714 Exercise 9.1 (f) passed: 1 input.')"), points=1, functions=["f"], values=[])
 NAMESPACE = {"np": np}
@@ -175,7 +175,7 @@ def record_cell(namespace, functions, source):
                                   "functions": sorted(recorder.saved)}))
 
 
-SCALER_TEST = ("from nnlib.checks import call, expect_array\n"
+SCALER_TEST = ("from nncourse.checks import call, expect_array\n"
                "times3 = call(make_scaler, 3.0)\n"
                "expect_array(times3(np.arange(3.0)), [0.0, 3.0, 6.0], 'make_scaler(3)([0, 1, 2])')\n")
 

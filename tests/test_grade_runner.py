@@ -1,10 +1,10 @@
-"""The grader's kernel (nnlib.grade.runner + boot): limits, guard, timeouts, deaths, restarts."""
+"""The grader's kernel (nncourse.grade.runner + boot): limits, guard, timeouts, deaths, restarts."""
 import os
 from pathlib import Path
 
 import pytest
 
-from nnlib.grade.runner import Kernel, Limits, Workspace, default_readonly
+from nncourse.grade.runner import Kernel, Limits, Workspace, default_readonly
 
 
 @pytest.fixture(scope="module")
@@ -49,15 +49,17 @@ def test_the_kernel_works_in_its_own_folder_with_a_scrubbed_environment(kernel):
     assert not set(env) & {k for k in os.environ if k.startswith(("JPY_", "PYTEST", "VIRTUAL_ENV"))} - {"JPY_PARENT_PID"}
 
 
-def test_the_guard_refuses_denied_folders_and_writes_to_nnlib(kernel, denied):
+def test_the_guard_refuses_denied_folders_and_writes_to_nnlib_and_nncourse(kernel, denied):
+    repo = Path(__file__).resolve().parents[1]
     for code in (f"open({str(denied / 'answers.ipynb')!r}).read()",
                  f"import os\nos.listdir({str(denied)!r})",
                  f"import glob\nglob.glob({str(denied)!r} + '/*')",
-                 f"open({str(Path(__file__).resolve().parents[1] / 'nnlib' / 'zz_forged.py')!r}, 'w')"):
+                 f"open({str(repo / 'nnlib' / 'zz_forged.py')!r}, 'w')",
+                 f"open({str(repo / 'nncourse' / 'checks' / 'zz_forged.py')!r}, 'w')"):
         out = run(kernel, code)
         assert (out.status, out.ename) == ("error", "PermissionError"), code
         assert "the grader does not let submissions" in out.evalue
-    assert run(kernel, "import nnlib.checks\nopen('mine.txt', 'w').write('ok')").status == "ok"
+    assert run(kernel, "import nncourse.checks\nopen('mine.txt', 'w').write('ok')").status == "ok"
 
 
 def test_the_kernel_may_not_signal_the_grader(kernel):

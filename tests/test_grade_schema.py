@@ -1,8 +1,8 @@
-"""nbgrader schema-v3 metadata (nnlib.grade.schema, ``nnlib-grade validate``).
+"""nbgrader schema-v3 metadata (nncourse.grade.schema, ``nnlib-grade validate``).
 
 nbgrader is not a dependency; the rules are those of nbgrader 0.9's
 ``MetadataValidatorV3`` (checked against it on 20,000 random notebooks while
-writing nnlib.grade.schema). Where nbgrader happens to be installed, the last
+writing nncourse.grade.schema). Where nbgrader happens to be installed, the last
 test also runs its own validator on every solutions notebook.
 """
 import copy
@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 import grade_toy as toy
-from nnlib.grade.schema import cell_errors, notebook_errors, validate_file
+from nncourse.grade.schema import cell_errors, notebook_errors, validate_file
 
 SOLUTIONS = sorted((Path(__file__).resolve().parents[1] / "solutions").glob("*.ipynb"))
 GOOD = {"grade": True, "solution": False, "locked": True, "grade_id": "check_1_1", "points": 2,
@@ -69,13 +69,13 @@ def test_duplicate_grade_ids_are_refused():
 
 def test_validate_command_exit_status(tmp_path):
     solution, _ = toy.write_assignment(tmp_path)
-    ok = subprocess.run([sys.executable, "-m", "nnlib.grade", "validate", str(solution)],
+    ok = subprocess.run([sys.executable, "-m", "nncourse.grade", "validate", str(solution)],
                         capture_output=True, text=True)
     assert ok.returncode == 0 and "valid nbgrader schema-v3 metadata" in ok.stdout
     nb = nbformat.read(str(solution), as_version=4)
     del nb.cells[4].metadata["nbgrader"]["points"]
     nbformat.write(nb, str(tmp_path / "bad.ipynb"))
-    bad = subprocess.run([sys.executable, "-m", "nnlib.grade", "validate", str(tmp_path / "bad.ipynb")],
+    bad = subprocess.run([sys.executable, "-m", "nncourse.grade", "validate", str(tmp_path / "bad.ipynb")],
                          capture_output=True, text=True)
     assert bad.returncode == 1 and "cell 5: grade cell 'check_90_1_relu' needs points." in bad.stdout
 

@@ -12,9 +12,9 @@ import json
 import pytest
 
 import grade_toy as toy
-from nnlib.grade.batch import run_batch
-from nnlib.grade.notebook import Assignment
-from nnlib.grade.runner import Limits
+from nncourse.grade.batch import run_batch
+from nncourse.grade.notebook import Assignment
+from nncourse.grade.runner import Limits
 
 WRONG = {"ex_90_1_relu": "def relu(z):\n    return z",
          "ex_90_2_mse": "def mse(y_hat, y):\n    return 0.0",
@@ -25,7 +25,7 @@ EDITED_TESTS = {"check_90_1_relu": f'print("{FAKE_PASS}")', "check_90_2_mse": "p
                 "check_90_3_dense": "assert True"}
 
 PATCH_HELPERS = """
-import nnlib.checks
+import nncourse.checks
 class CheckFailed(Exception):
     pass
 def check(*args, **kwargs):
@@ -35,7 +35,7 @@ call = lambda fn, *args, **kwargs: fn(*args, **kwargs)
 expect_array = expect_scalar = expect_tuple = lambda got, *args, **kwargs: got
 exercise = lambda *args: (lambda fn: fn)
 for name in ("check", "call", "expect_array", "expect_scalar", "expect_tuple", "exercise", "CheckFailed"):
-    setattr(nnlib.checks, name, globals()[name])
+    setattr(nncourse.checks, name, globals()[name])
 """.format(fake=FAKE_PASS)
 PATCH_NUMPY = """
 import numpy
@@ -45,14 +45,14 @@ numpy.testing.assert_allclose = lambda *args, **kwargs: None
 """
 REPLACE_NNLIB = """
 import sys, types
-import nnlib.checks, nnlib.functional
-fake = types.ModuleType("nnlib.checks")
-fake.__dict__.update(nnlib.checks.__dict__)
+import nncourse.checks, nnlib.functional
+fake = types.ModuleType("nncourse.checks")
+fake.__dict__.update(nncourse.checks.__dict__)
 fake.expect_array = fake.expect_scalar = fake.expect_tuple = lambda got, *args, **kwargs: got
-sys.modules["nnlib.checks"] = fake
-nnlib.checks = fake
+sys.modules["nncourse.checks"] = fake
+nncourse.checks = fake
 nnlib.functional.dense_forward = lambda x, W, b: (x, None)
-from nnlib.checks import call, check, exercise, expect_array, expect_scalar, expect_tuple
+from nncourse.checks import call, check, exercise, expect_array, expect_scalar, expect_tuple
 """
 EQ_OBJECTS = {
     "ex_90_1_relu": ("class Same(np.ndarray):\n    def __eq__(self, other):\n        return np.ones(np.shape(other), bool)\n"
@@ -197,7 +197,7 @@ def test_the_solutions_are_not_readable_from_the_kernel(graded):
 
 @pytest.mark.parametrize("trick, flag", [
     ("patched_helpers", "replaces modules or builtins"),
-    ("patched_numpy", "monkeypatches NumPy or nnlib"),
+    ("patched_numpy", "monkeypatches NumPy, nnlib or nncourse"),
     ("replaced_nnlib", "replaces modules or builtins"),
     ("fake_output", "touches the grader's messages"),
     ("hides_errors", "hides errors"),

@@ -11,8 +11,8 @@ import pytest
 from nnlib.data import logic_gate
 from nnlib.perceptron import Perceptron
 from nnlib.perceptron import predict as reference_predict
-from nnlib.widgets import CompositionExplorer, PerceptronExplorer, PerceptronStepper
-from nnlib.widgets.composition import SLIDERS, XOR_SOLUTION, forward_221
+from nncourse.widgets import CompositionExplorer, PerceptronExplorer, PerceptronStepper
+from nncourse.widgets.composition import SLIDERS, XOR_SOLUTION, forward_221
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -195,3 +195,54 @@ def test_the_snap_button_yields_four_out_of_four_with_one_redraw():
 def test_an_unknown_slider_name_is_refused():
     with pytest.raises(ValueError, match=r"unknown slider name\(s\) \['w3'\]; the sliders are"):
         CompositionExplorer(w3=1.0)
+
+
+# Issue 20: in hidden space, corners that land on (or near) one spot must not
+# draw their labels on top of each other.
+CORNER_NAMES = ["(0,0)", "(0,1)", "(1,0)", "(1,1)"]
+
+
+def hidden_space_labels(explorer):
+    """The hidden-space Axes' texts of a freshly drawn figure, with their extents in pixels."""
+    fig = explorer.figure()
+    fig.canvas.draw()
+    ax = fig.axes[1]
+    assert ax.get_title() == "hidden space (h1, h2)"
+    renderer = fig.canvas.get_renderer()
+    return [(t.get_text(), t.get_window_extent(renderer)) for t in ax.texts]
+
+
+def assert_each_corner_named_once_without_overlap(labels):
+    names = [name for text, _ in labels for name in text.split()]
+    assert sorted(names) == CORNER_NAMES
+    for i, (text_i, box_i) in enumerate(labels):
+        for text_j, box_j in labels[i + 1:]:
+            assert not box_i.overlaps(box_j), f"labels {text_i!r} and {text_j!r} overlap"
+
+
+def test_corners_on_the_same_spot_share_one_label():
+    explorer = CompositionExplorer()  # w11 = w21 and w12 = w22: (0,1) and (1,0) land on one spot
+    h = 1 / (1 + np.exp(-(explorer.X @ explorer.W + explorer.b)))  # (4, 2)
+    assert np.array_equal(h[1], h[2])
+    labels = hidden_space_labels(explorer)
+    assert [text for text, _ in labels if "(0,1)" in text] == ["(0,1) (1,0)"]
+    assert_each_corner_named_once_without_overlap(labels)
+    assert [text for text, _ in explorer.corner_labels] == [text for text, _ in labels]
+
+
+def test_corners_close_together_get_labels_that_do_not_overlap():
+    explorer = CompositionExplorer(w11=3.0, w21=2.5, b1=-1.0)  # h1 = 0.88 and 0.82: 0.06 apart
+    assert_each_corner_named_once_without_overlap(hidden_space_labels(explorer))
+    explorer.set_values(**XOR_SOLUTION)  # four separate spots except (0,0) and (1,1)
+    labels = hidden_space_labels(explorer)
+    assert "(0,1)" in dict(labels) and "(1,0)" in dict(labels)
+    assert_each_corner_named_once_without_overlap(labels)
+
+
+def test_no_slider_setting_draws_overlapping_corner_labels():
+    rng = np.random.default_rng(20)
+    explorer = CompositionExplorer()
+    for _ in range(30):
+        values = rng.choice(np.arange(-20.0, 20.5, 0.5), size=len(SLIDERS))  # the sliders' grid
+        explorer.set_values(**dict(zip(SLIDERS, values)))
+        assert_each_corner_named_once_without_overlap(hidden_space_labels(explorer))

@@ -7,9 +7,9 @@ import ipywidgets as widgets
 import numpy as np
 import pytest
 
-from nnlib.widgets import HiddenUnitsExplorer, LearningRateExplorer
-from nnlib.widgets.hidden_units import fit_output_layer, plot_hidden_units, target_curve
-from nnlib.widgets.learning_rate import train, verdict
+from nncourse.widgets import HiddenUnitsExplorer, LearningRateExplorer
+from nncourse.widgets.hidden_units import fit_output_layer, plot_hidden_units, target_curve
+from nncourse.widgets.learning_rate import train, verdict
 
 
 # ----------------------------------------------------------------- hidden units (chapter 3)
@@ -136,7 +136,7 @@ def test_the_training_loop_follows_the_gradient():
     """One step of the widget's loop equals a step along the finite-difference gradient."""
     from nnlib.data import spirals
     from nnlib.gradcheck import numerical_gradient
-    from nnlib.widgets.learning_rate import forward, init_params
+    from nncourse.widgets.learning_rate import forward, init_params
     from nnlib.functional import softmax_cross_entropy
 
     X, y = spirals(30, n_classes=3, seed=1)

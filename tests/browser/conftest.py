@@ -1,7 +1,7 @@
 """Fixtures for the browser tests: JupyterLab started like ``make lab``, and
 Debian's Chromium driven headless by Playwright.
 
-- ``lab``: one JupyterLab for the session, started by ``nnlib.lab`` (the
+- ``lab``: one JupyterLab for the session, started by ``nncourse.lab`` (the
   module behind ``make lab``) on a free 127.0.0.1 port with a random token,
   rooted at a temporary copy of ``notebooks/`` so no test can change the
   files under test; settings, workspaces and runtime files live in temp
@@ -22,7 +22,7 @@ import pytest
 from labpage import LabPage
 from playwright.sync_api import sync_playwright
 
-from nnlib.lab import ROOT, LabServer
+from nncourse.lab import ROOT, LabServer
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts" / "browser"

@@ -1,6 +1,6 @@
 """`make lab` and `make system-deps`: the commands behind the browser tests.
 
-`make lab` must run ``python -m nnlib.lab`` (the module the browser tests
+`make lab` must run ``python -m nncourse.lab`` (the module the browser tests
 start JupyterLab with); LabServer must start it, report a failed start with
 the server's log, and stop the server together with its kernels.
 `make system-deps` must be a no-op when Chromium exists, even without apt.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from nnlib.lab import DEFAULT_URL, ROOT, LabServer, lab_argv
+from nncourse.lab import DEFAULT_URL, ROOT, LabServer, lab_argv
 
 MAKE = shutil.which("make")
 needs_make = pytest.mark.skipif(MAKE is None, reason="GNU make is not installed")
@@ -32,7 +32,7 @@ def test_make_lab_runs_nnlib_lab_with_lab_args():
     result = make("-n", "lab", "LAB_ARGS=--no-browser --port=9999")
     assert result.returncode == 0, result.stderr
     recipe = result.stdout.strip().splitlines()[-1]
-    assert recipe.endswith(f'/python -m nnlib.lab --root-dir "{ROOT}" --no-browser --port=9999')
+    assert recipe.endswith(f'/python -m nncourse.lab --root-dir "{ROOT}" --no-browser --port=9999')
 
 
 def test_lab_argv_roots_jupyterlab_at_the_folder(tmp_path):

@@ -13,7 +13,7 @@ import nbformat
 import pytest
 from labpage import Changes
 
-from nnlib.lab import ROOT, WIDGETS_EXTENSION
+from nncourse.lab import ROOT, WIDGETS_EXTENSION
 
 pytestmark = pytest.mark.browser
 

@@ -1,0 +1,281 @@
+"""Grade a folder of submissions in parallel: ``nnlib-grade batch DIR --assignment A --out OUT``.
+
+Each entry of DIR is one student: ``NAME.ipynb`` or a folder ``NAME/`` (its
+notebook is ``A.ipynb``, or its only ``.ipynb``; the folder's other files are
+copied next to it). Every submission is graded in a worker process of its
+own (forked from this one after the assignment and the judge's modules are
+loaded) with its own kernel and temporary folder; at most ``workers`` run at
+once. A submission that is not a notebook, is corrupt, empty or from another
+assignment gets a clear error and the batch goes on; so does one whose code
+kills its worker. Results are written as they arrive:
+
+- ``OUT/results/NAME.json`` (one per student, with the submission's SHA-256:
+  ``--resume`` skips students whose submission is unchanged),
+- ``OUT/feedback/NAME.md`` (what the student sees),
+- ``OUT/grades.csv`` and ``OUT/grades.json`` at the end.
+
+Resumed results are read before the first kernel starts, and every result
+file is rewritten from memory at the end, so nothing a submission writes
+while the batch runs ends up in the grades.
+"""
+import functools
+import hashlib
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from pathlib import Path
+
+from nncourse.grade.grader import NotebookResult, grade_notebook
+from nncourse.grade.judge import base_namespace
+from nncourse.grade.notebook import SubmissionError, check_assignment, read_submission
+from nncourse.grade.report import feedback_markdown, write_csv, write_json
+from nncourse.grade.runner import Limits, source_folders
+
+SELF_CHECK = "(solution self-check)"
+MAX_FOLDER_BYTES = 200 * 2**20
+
+
+@dataclass
+class Submission:
+    student: str
+    path: Path
+    fingerprint: str = ""
+
+
+@dataclass
+class BatchSummary:
+    results: dict = field(default_factory=dict)   # student -> result dict
+    graded: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    self_check: str = ""                          # why the solution failed its own grading
+    warnings: list = field(default_factory=list)
+
+
+def discover(folder, out=None):
+    """One Submission per entry of ``folder`` (hidden entries and the output folder skipped)."""
+    subs, seen = [], set()
+    for entry in sorted(Path(folder).iterdir()):
+        if entry.name.startswith((".", "__")) or (out and entry.resolve() == Path(out).resolve()):
+            continue
+        name = re.sub(r"[^\w.@+-]", "_", entry.stem if entry.is_file() else entry.name)[:100] or "_"
+        student, n = name, 2
+        while student in seen:
+            student, n = f"{name}-{n}", n + 1
+        seen.add(student)
+        subs.append(Submission(student, entry, fingerprint(entry)))
+    return subs
+
+
+def fingerprint(path):
+    """SHA-256 of a submission file, or of a folder's file names and contents."""
+    digest = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for file in files:
+        digest.update(str(file.relative_to(path.parent)).encode() + b"\0")
+        with open(file, "rb") as handle:
+            for block in iter(lambda: handle.read(2**20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def locate_notebook(sub, assignment_name):
+    """(notebook path, folder to copy or None) of a submission; SubmissionError if there is none."""
+    if not sub.path.is_dir():
+        return sub.path, None
+    books = sorted(p for p in sub.path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    named = [p for p in books if p.name == f"{assignment_name}.ipynb"]
+    if len(named) == 1 or len(books) == 1:
+        size = sum(p.stat().st_size for p in sub.path.rglob("*") if p.is_file())
+        if size > MAX_FOLDER_BYTES:
+            raise SubmissionError(f"the folder {sub.path.name}/ holds {size >> 20} MB; the limit is "
+                                  f"{MAX_FOLDER_BYTES >> 20} MB.")
+        return (named or books)[0], sub.path
+    if not books:
+        raise SubmissionError(f"the folder {sub.path.name}/ contains no notebook (.ipynb file).")
+    raise SubmissionError(f"the folder {sub.path.name}/ contains {len(books)} notebooks "
+                          f"({', '.join(p.name for p in books[:5])}) and none is named {assignment_name}.ipynb.")
+
+
+def grade_submission(sub, assignment, limits, namespace, guard):
+    """Grade one submission; returns the result as a dict and never raises."""
+    started = time.monotonic()
+    try:
+        notebook, files = locate_notebook(sub, assignment.name)
+        nb = read_submission(notebook)
+        check_assignment(nb, assignment, name=notebook.name)
+        result = grade_notebook(nb, assignment, limits, namespace, files_from=files, **guard)
+    except SubmissionError as exc:
+        result = NotebookResult(assignment.name, status="invalid", error=str(exc))
+    except Exception as exc:  # noqa: BLE001 - a grader bug must not stop the batch
+        result = NotebookResult(assignment.name, status="error", error=f"{type(exc).__name__}: {exc}")
+    result.seconds = round(time.monotonic() - started, 2)
+    return dict(result.to_dict(), student=sub.student, fingerprint=sub.fingerprint,
+                submission=sub.path.name)
+
+
+def _child(send, work, sub):
+    try:
+        send.send(work(sub))
+    finally:
+        send.close()
+        os._exit(0)  # skip the parent's exit handlers (this is a forked copy)
+
+
+def lost(sub, assignment, why):
+    """The result of a submission whose grading process died or was stopped."""
+    result = NotebookResult(assignment.name, status="error", error=why)
+    return dict(result.to_dict(), student=sub.student, fingerprint=sub.fingerprint, submission=sub.path.name)
+
+
+def run_pool(jobs, work, workers, on_done, deadline):
+    """Run ``work(sub)`` for each job in at most ``workers`` forked processes.
+
+    ``on_done(sub, result)`` gets each result (None when the process died
+    without one, "timeout" when it ran past ``deadline`` seconds); returning
+    False stops the pool.
+    """
+    ctx = multiprocessing.get_context("fork")
+    pending, running, stop = list(jobs), {}, False
+    while running or (pending and not stop):
+        while pending and not stop and len(running) < workers:
+            sub = pending.pop(0)
+            recv, send = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_child, args=(send, work, sub))
+            proc.start()
+            send.close()
+            running[recv] = (proc, sub, time.monotonic())
+        for conn in wait(list(running), timeout=1.0):
+            proc, sub, _ = running.pop(conn)
+            try:
+                result = conn.recv()
+            except (EOFError, OSError):
+                result = None
+            conn.close()
+            proc.join(10)
+            stop = on_done(sub, result) is False or stop
+        for conn, (proc, sub, started) in list(running.items()):
+            if stop or time.monotonic() - started > deadline:
+                proc.kill()
+                proc.join()
+                conn.close()
+                del running[conn]
+                if not stop:
+                    on_done(sub, "timeout")
+
+
+class Batch:
+    """The state of one batch run: outputs, progress, the self-check."""
+
+    def __init__(self, assignment, out, progress):
+        self.assignment, self.out = assignment, Path(out)
+        self.summary = BatchSummary()
+        for name in ("results", "feedback"):
+            (self.out / name).mkdir(parents=True, exist_ok=True)
+        from tqdm import tqdm
+        tqdm.monitor_interval = 0  # no monitor thread: workers are forked
+        self.bar = tqdm(total=0, desc=f"grading {assignment.name}", unit="nb",
+                        disable=not progress, file=sys.stderr)
+
+    def on_done(self, sub, result):
+        if result is None:
+            result = lost(sub, self.assignment, "the grading process died (the submission may have killed it).")
+        elif result == "timeout":
+            result = lost(sub, self.assignment, "grading took too long and was stopped.")
+        if sub.student == SELF_CHECK:
+            if result["total"] < result["possible"] or result["status"] not in ("ok",):
+                bad = [e for e in result["exercises"] if e["status"] != "passed"]
+                why = result.get("error") or "; ".join(f"{e['label']}: {e['feedback']}" for e in bad[:3])
+                self.summary.self_check = f"the solution scores {result['total']:g}/{result['possible']:g}: {why}"
+                return False
+            return True
+        self.summary.results[sub.student] = result
+        self.summary.graded += 1
+        self.write_student(sub.student, result)
+        self.bar.set_postfix_str(f"{sub.student}: {result['total']:g}/{result['possible']:g} {result['status']}")
+        self.bar.update(1)
+        return True
+
+    def write_student(self, student, result):
+        (self.out / "results" / f"{student}.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+        (self.out / "feedback" / f"{student}.md").write_text(
+            feedback_markdown(student, _as_result(result)), encoding="utf-8")
+
+
+def _as_result(data):
+    from nncourse.grade.grader import ExerciseResult
+    result = NotebookResult(data["assignment"], data["status"], notes=data.get("notes", []),
+                            flags=data.get("flags", []), error=data.get("error", ""),
+                            seconds=data.get("seconds", 0.0))
+    result.exercises = [ExerciseResult(**e) for e in data.get("exercises", [])]
+    return result
+
+
+def load_previous(out):
+    previous = {}
+    for path in sorted((Path(out) / "results").glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            previous[data["student"]] = data
+        except (ValueError, KeyError, TypeError):
+            continue
+    return previous
+
+
+def run_batch(folder, assignment, out, workers=2, resume=False, limits=None,
+              self_check=True, progress=True):
+    """Grade every submission in ``folder``; write the outputs to ``out``; return a BatchSummary."""
+    started, limits = time.monotonic(), limits or Limits()
+    folder, out = Path(folder).resolve(), Path(out).resolve()
+    subs = discover(folder, out)
+    previous = load_previous(out) if resume else {}
+    namespace = base_namespace(assignment)  # loaded before any kernel starts
+    source_before = source_digest()
+    batch = Batch(assignment, out, progress)
+    todo = []
+    for sub in subs:
+        old = previous.get(sub.student)
+        if old and old.get("fingerprint") == sub.fingerprint and old.get("status") != "error":
+            batch.summary.results[sub.student] = old
+            batch.summary.skipped += 1
+        else:
+            todo.append(sub)
+    batch.bar.reset(total=len(todo))
+    scratch = tempfile.mkdtemp(prefix="nnlib-grade-batch-")
+    guard = {"workspace_parent": scratch, "deny": [folder, out, scratch], "protect": [os.getpid()]}
+    jobs = ([Submission(SELF_CHECK, assignment.path)] if self_check else []) + todo
+    work = functools.partial(grade_submission, assignment=assignment, limits=limits,
+                             namespace=namespace, guard=guard)
+    try:
+        run_pool(jobs, work, workers, batch.on_done, limits.notebook_timeout + 3 * limits.startup + 60)
+    finally:
+        batch.bar.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+    summary = batch.summary
+    for student, result in summary.results.items():  # undo anything written meanwhile
+        batch.write_student(student, result)
+    rows = sorted(summary.results.items())
+    summary.seconds = time.monotonic() - started
+    if not summary.self_check:
+        write_csv(out / "grades.csv", assignment, rows)
+        write_json(out / "grades.json", assignment, rows, summary.seconds)
+    if source_digest() != source_before:
+        summary.warnings.append("nnlib's or nncourse's source files changed during the batch: a submission "
+                                "may have written to them; check `git status` and regrade.")
+    return summary
+
+
+def source_digest():
+    """SHA-256 of nnlib's and nncourse's Python sources, to notice a submission that wrote to them."""
+    digest = hashlib.sha256()
+    for root in source_folders():
+        for path in sorted(root.rglob("*.py")):
+            digest.update(f"{root.name}/{path.relative_to(root)}".encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()

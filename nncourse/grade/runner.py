@@ -1,0 +1,240 @@
+"""A student's kernel: own process and folder, limits, a time limit per cell, restarts.
+
+``Kernel`` talks to ipykernel through jupyter_client directly (rather than
+nbclient's notebook loop) because grading must survive what ends that loop:
+a cell that never returns is killed after ``Limits.timeout`` seconds even if
+it swallows KeyboardInterrupt, a kernel that dies (``os._exit``, a segfault,
+memory over the limit) is noticed within a tenth of a second, and either way
+the caller gets an ``Outcome`` and can ``restart`` and go on.
+
+The kernel process is started by ``boot.py`` (limits, die-with-parent, file
+guard), in a temporary ``Workspace`` (cwd, HOME, TMPDIR, caches), with an
+environment built from scratch: nothing of the grader's environment but
+PATH/PYTHONPATH and the CUDA switches, so no variable names the solutions.
+"""
+import hashlib
+import json
+import os
+import queue
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jupyter_client import KernelManager
+from jupyter_client.kernelspec import KernelSpec
+
+BOOT = Path(__file__).with_name("boot.py")
+PASS_ENV = ("PATH", "PYTHONPATH", "LD_LIBRARY_PATH", "NUMBA_ENABLE_CUDASIM",
+            "NUMBA_DISABLE_CUDA", "CUDA_VISIBLE_DEVICES")
+MAX_STDOUT = 20_000
+MAX_PAYLOADS = 16
+
+
+class KernelStartError(RuntimeError):
+    """The kernel did not come up (memory limit too low, broken environment...)."""
+
+
+@dataclass
+class Limits:
+    """Per-cell and per-notebook wall clock (s), memory and file size (bytes)."""
+    timeout: float = 20.0
+    notebook_timeout: float = 300.0
+    memory: int = 4 * 2**30
+    fsize: int = 2**30
+    startup: float = 60.0
+
+
+@dataclass
+class Outcome:
+    """What one execution did: status is "ok", "error", "timeout" or "died"."""
+    status: str = "ok"
+    ename: str = ""
+    evalue: str = ""
+    traceback: list = field(default_factory=list)
+    payloads: list = field(default_factory=list)  # strings published with probe.MIME
+    stdout: str = ""
+    seconds: float = 0.0
+
+
+class Workspace:
+    """A temporary folder per submission: the kernel's cwd, HOME, TMPDIR and caches."""
+
+    def __init__(self, parent=None, files_from=None):
+        self.root = Path(tempfile.mkdtemp(prefix="nnlib-grade-", dir=parent)).resolve()
+        self.work = self.root / "work"
+        if files_from is not None:
+            shutil.copytree(files_from, self.work, symlinks=True)
+        else:
+            self.work.mkdir()
+        for name in ("home", "tmp", "mpl", "numba"):
+            (self.root / name).mkdir(exist_ok=True)
+        _seed_caches(self.root)
+
+    def env(self):
+        env = {k: os.environ[k] for k in PASS_ENV if k in os.environ}
+        env.update(HOME=str(self.root / "home"), TMPDIR=str(self.root / "tmp"),
+                   MPLCONFIGDIR=str(self.root / "mpl"), NUMBA_CACHE_DIR=str(self.root / "numba"),
+                   LANG="C.UTF-8", PYTHONHASHSEED="0", MALLOC_ARENA_MAX="2",
+                   OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
+                   NUMBA_NUM_THREADS="1", PYDEVD_DISABLE_FILE_VALIDATION="1")
+        return env
+
+    def cleanup(self):
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _seed_caches(root):
+    """Copy the grader's Matplotlib font list and Numba cache so kernels start warm.
+
+    Copies, not shared folders: a kernel can write into its caches, and a
+    poisoned cache must not reach another student or the grader.
+    """
+    try:
+        import matplotlib
+        for font_list in Path(matplotlib.get_cachedir()).glob("fontlist-*.json"):
+            shutil.copy2(font_list, root / "mpl")
+    except (ImportError, OSError):
+        pass
+    cache = os.environ.get("NUMBA_CACHE_DIR")
+    if cache and Path(cache).is_dir() and _size(Path(cache)) < 64 * 2**20:
+        shutil.copytree(cache, root / "numba", dirs_exist_ok=True)
+
+
+def _size(folder):
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def guard_config(limits, workspace, deny=(), readonly=(), protect=()):
+    """The JSON handed to boot.py: limits and salted hashes of the guarded folders."""
+    salt = secrets.token_hex(16)
+
+    def hashes(paths):
+        return [hashlib.sha256((salt + os.path.realpath(p)).encode("utf-8", "surrogateescape")).hexdigest()
+                for p in paths if p]
+    cache = os.environ.get("NUMBA_CACHE_DIR")
+    return {"memory": int(limits.memory), "fsize": int(limits.fsize),
+            "cpu": int(limits.notebook_timeout + 120), "salt": salt,
+            "deny": hashes(list(deny) + [cache]), "readonly": hashes(readonly),
+            "allow": hashes([workspace.root]), "protect": [int(p) for p in protect]}
+
+
+def source_folders():
+    """The folders of the nnlib and nncourse packages (the library and this grader)."""
+    import nnlib
+    return [Path(nnlib.__file__).resolve().parent, Path(__file__).resolve().parents[1]]
+
+
+def default_readonly():
+    """Folders no submission may write to: nnlib, nncourse and the Python environment."""
+    import site
+    folders = {*source_folders(), Path(sys.prefix).resolve()}
+    folders |= {Path(p) for p in site.getsitepackages() if Path(p).exists()}
+    return sorted(str(f) for f in folders)
+
+
+class Kernel:
+    """One student's kernel; ``execute`` never raises for what the student's code does."""
+
+    def __init__(self, workspace, limits, deny=(), readonly=(), protect=()):
+        self.workspace, self.limits = workspace, limits
+        self.guard = dict(deny=deny, readonly=readonly, protect=set(protect) | {os.getpid()})
+        self.km = self.kc = None
+        self.starts = 0
+
+    def start(self):
+        config = guard_config(self.limits, self.workspace, **self.guard)
+        # IPC sockets inside the workspace: no TCP port another process could reach.
+        self.km = KernelManager(transport="ipc", ip=str(self.workspace.root / f"ipc-{self.starts}"))
+        self.km._kernel_spec = KernelSpec(
+            argv=[sys.executable, str(BOOT), json.dumps(config), "-f", "{connection_file}"],
+            display_name="nnlib-grade", language="python")
+        self.km.connection_file = str(self.workspace.root / f"kernel-{self.starts}.json")
+        self.starts += 1
+        with open(self.workspace.root / "kernel.log", "ab") as log:  # its stderr, for crash reports
+            self.km.start_kernel(env=self.workspace.env(), cwd=str(self.workspace.work),
+                                 stdout=log, stderr=log)
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        try:
+            self.kc.wait_for_ready(timeout=self.limits.startup)
+        except RuntimeError as exc:
+            self.shutdown()
+            raise KernelStartError(f"the kernel did not start: {exc}") from None
+
+    def restart(self):
+        self.shutdown()
+        self.start()
+
+    def shutdown(self):
+        if self.kc is not None:
+            self.kc.stop_channels()
+        if self.km is not None:
+            try:
+                self.km.shutdown_kernel(now=True)
+            except Exception:  # noqa: BLE001 - already dead is fine
+                pass
+        self.km = self.kc = None
+
+    def exit_code(self):
+        """The kernel process's exit status (negative: killed by that signal), None if running."""
+        try:
+            return self.km.provisioner.process.poll()
+        except AttributeError:
+            return None
+
+    def execute(self, code, timeout, silent=False):
+        """Run ``code``; wait at most ``timeout`` seconds; report what happened."""
+        start = time.monotonic()
+        msg_id = self.kc.execute(code, silent=silent, store_history=not silent, allow_stdin=False)
+        outcome, idle, replied = Outcome(), False, False
+        while not (idle and replied):
+            if time.monotonic() - start > timeout:
+                outcome.status = "timeout"
+                break
+            if not self.km.is_alive():
+                outcome.status = "died"
+                break
+            idle = self._read_iopub(msg_id, outcome) or idle
+            replied = replied or self._read_reply(msg_id, outcome)
+        outcome.seconds = time.monotonic() - start
+        return outcome
+
+    def _read_iopub(self, msg_id, outcome):
+        try:
+            msg = self.kc.get_iopub_msg(timeout=0.05)
+        except queue.Empty:
+            return False
+        if msg["parent_header"].get("msg_id") != msg_id:
+            return False
+        kind, content = msg["msg_type"], msg["content"]
+        if kind == "stream" and len(outcome.stdout) < MAX_STDOUT:
+            outcome.stdout += content.get("text", "")[:MAX_STDOUT]
+        elif kind in ("display_data", "execute_result"):
+            payload = content.get("data", {}).get(_mime())
+            if isinstance(payload, str) and len(outcome.payloads) < MAX_PAYLOADS:
+                outcome.payloads.append(payload)
+        return kind == "status" and content.get("execution_state") == "idle"
+
+    def _read_reply(self, msg_id, outcome):
+        try:
+            msg = self.kc.get_shell_msg(timeout=0)
+        except queue.Empty:
+            return False
+        if msg["parent_header"].get("msg_id") != msg_id:
+            return False
+        content = msg["content"]
+        if content.get("status") != "ok":
+            outcome.status = "error"
+            outcome.ename = str(content.get("ename", "Error"))[:200]
+            outcome.evalue = str(content.get("evalue", ""))[:2000]
+            outcome.traceback = [str(line)[:2000] for line in content.get("traceback", [])[:50]]
+        return True
+
+
+def _mime():
+    from nncourse.grade.probe import MIME
+    return MIME
