@@ -1,18 +1,24 @@
 """nnlib: the small, readable neural-network library behind the course.
 
-NumPy reference in ``nnlib.functional``; Numba kernels in ``nnlib.kernels``.
+NumPy reference in ``nnlib.functional``; layers in ``nnlib.layers``;
+``Sequential`` in ``nnlib.model``; where the maths runs (NumPy, Numba,
+CUDA) is chosen once by ``nnlib.backends``; compiled kernels in
+``nnlib.kernels``.
 """
 from nnlib import functional
 from nnlib.history import History
-from nnlib.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sigmoid, Tanh
+from nnlib.layers import (
+    LSTM, RNN, BatchNorm, Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, Sigmoid, Tanh,
+)
 from nnlib.model import Sequential
 from nnlib.optim import SGD, Adam
 from nnlib.perceptron import Perceptron
 
 __version__ = "0.1.0"
 __all__ = [
-    "Adam", "Conv2D", "Dense", "Flatten", "History", "MaxPool2D", "Perceptron", "ReLU", "SGD",
-    "Sequential", "Sigmoid", "Tanh", "functional", "__version__",
+    "LSTM", "RNN", "SGD", "Adam", "BatchNorm", "Conv2D", "Dense", "Dropout", "Flatten", "History",
+    "MaxPool2D", "Perceptron", "ReLU", "Sequential", "Sigmoid", "Tanh", "functional",
+    "__version__",
 ]
 
 # The public submodules as attributes, imported on first use (PEP 562), so

@@ -41,15 +41,15 @@ def test_dropout_gradient_with_a_fixed_mask(module, rng):
     x = rng.normal(size=(4, 6))
     mask = (rng.random(x.shape) >= 0.3) / 0.7
 
-    pair = (lambda x: module.dropout_forward(x, mask), module.dropout_backward)
+    pair = (lambda x: module.dropout_mask_forward(x, mask), module.dropout_mask_backward)
     assert check_layer(pair, x)["x"] < 1e-7
 
 
 def run_batchnorm(module, x, gamma, beta, stats, training, dout):
     """(out, dx, dgamma, dbeta, running_mean, running_var) of one forward + backward."""
     mean, var = stats[0].copy(), stats[1].copy()
-    out, cache = module.batchnorm_forward(x, gamma, beta, mean, var, 0.1, 1e-5, training)
-    return (out, *module.batchnorm_backward(dout, cache), mean, var)
+    out, cache = module.batchnorm_running_forward(x, gamma, beta, mean, var, 0.1, 1e-5, training)
+    return (out, *module.batchnorm_running_backward(dout, cache), mean, var)
 
 
 @pytest.mark.parametrize("training", [True, False])
@@ -84,9 +84,9 @@ def test_cuda_batchnorm_matches_reference(rng, shape, training):
 def test_cuda_dropout_matches_reference(rng):
     x, dout = rng.normal(size=(3, 2, 5)), rng.normal(size=(3, 2, 5))
     mask = (rng.random(x.shape) >= 0.5) * 2.0
-    out, cache = cuda_norm.dropout_forward(x, mask)
+    out, cache = cuda_norm.dropout_mask_forward(x, mask)
     np.testing.assert_array_equal(out, x * mask)
-    np.testing.assert_array_equal(cuda_norm.dropout_backward(dout, cache), dout * mask)
+    np.testing.assert_array_equal(cuda_norm.dropout_mask_backward(dout, cache), dout * mask)
 
 
 @pytest.mark.parametrize("backend", ALL_BACKENDS)
@@ -185,11 +185,29 @@ def test_clear_errors(clear_error):
     clear_error(lambda: BatchNorm(3).forward(np.ones((2, 4))), "BatchNorm", "(batch, 3)")
     clear_error(lambda: Sequential([Dense(2, 4), BatchNorm(5), Dense(4, 2)]), "BatchNorm(4)")
     clear_error(lambda: BatchNorm(3).forward(np.ones((1, 3)), training=True), "batch_size >= 2")
-    clear_error(lambda: F.batchnorm_forward(np.ones((3, 2)), np.ones(3), np.zeros(3), np.zeros(3),
-                                            np.ones(3), 0.1, 1e-5, False), "BatchNorm(2)")
+    clear_error(lambda: F.batchnorm_running_forward(np.ones((3, 2)), np.ones(3), np.zeros(3),
+                                                    np.zeros(3), np.ones(3), 0.1, 1e-5, False),
+                "BatchNorm(2)")
 
 
 def test_rel_error_of_batchnorm_catches_the_biased_variance_slip(rng):
     """The running-variance check above would fail with the biased variance: not vacuous."""
     x = rng.normal(size=(4, 3))
     assert rel_error(x.var(axis=0, ddof=1), x.var(axis=0)) > 1e-2
+
+
+def test_the_chapter_signatures_batchnorm_forward_and_dropout_forward(rng):
+    """Issue 14's pairs: batchnorm_forward(x, gamma, beta, eps) (training mode) and
+    dropout_forward(x, p, rng), checked by finite differences and against the layers."""
+    x = rng.standard_normal((6, 3))
+    gamma, beta = rng.standard_normal(3), rng.standard_normal(3)
+    out, cache = F.batchnorm_forward(x, gamma, beta)
+    mu, var = x.mean(axis=0), x.var(axis=0)  # biased batch variance
+    np.testing.assert_allclose(out, gamma * (x - mu) / np.sqrt(var + 1e-5) + beta, rtol=1e-12)
+    errors = check_layer((lambda x: F.batchnorm_forward(x, gamma, beta),
+                          lambda dout, cache: F.batchnorm_backward(dout, cache)[0]), x)
+    assert errors["x"] < 1e-7
+    out, cache = F.dropout_forward(x, 0.5, np.random.default_rng(3))
+    layer = Dropout(0.5, seed=3)
+    np.testing.assert_array_equal(layer.forward(x, backend="numpy", training=True), out)
+    np.testing.assert_array_equal(F.dropout_backward(np.ones_like(x), cache), out / x)

@@ -18,8 +18,9 @@ def _per_channel(x):
     return x.reshape(x.shape[0], x.shape[1], s)  # (N, C, S)
 
 
-def batchnorm_forward(x, gamma, beta, running_mean, running_var, momentum, eps, training):
-    """As ``functional.batchnorm_forward``: running statistics updated in place when training."""
+def batchnorm_running_forward(x, gamma, beta, running_mean, running_var, momentum, eps,
+                              training):
+    """As ``functional.batchnorm_running_forward``: running statistics updated in place when training."""
     x3 = _per_channel(x)  # (N, C, S)
     d_mean, d_var = cuda.to_device(running_mean), cuda.to_device(running_var)
     out, x_hat = cuda.device_array_like(x3), cuda.device_array_like(x3)
@@ -34,7 +35,7 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, momentum, eps, 
     return out.copy_to_host().reshape(np.shape(x)), cache
 
 
-def batchnorm_backward(dout, cache):
+def batchnorm_running_backward(dout, cache):
     """(dx, dgamma, dbeta) on the device."""
     x_hat, gamma, inv_std, training = cache
     dout3 = _per_channel(np.asarray(dout, dtype=x_hat.dtype))  # (N, C, S)
@@ -55,14 +56,14 @@ def _multiply(a, mask):
     return out.copy_to_host().reshape(np.shape(a))
 
 
-def dropout_forward(x, mask):
-    """out = x * mask (mask None: out is x), as ``functional.dropout_forward``."""
+def dropout_mask_forward(x, mask):
+    """out = x * mask (mask None: out is x), as ``functional.dropout_mask_forward``."""
     if mask is None:
         return x, None
     return _multiply(x, mask), mask
 
 
-def dropout_backward(dout, cache):
+def dropout_mask_backward(dout, cache):
     """dx = dout * mask (dout itself without a mask)."""
     mask = cache
     return dout if mask is None else _multiply(np.asarray(dout, dtype=mask.dtype), mask)

@@ -16,8 +16,9 @@ def _per_channel(x):
     return x.reshape(x.shape[0], x.shape[1], s)  # (N, C, S)
 
 
-def batchnorm_forward(x, gamma, beta, running_mean, running_var, momentum, eps, training):
-    """As ``functional.batchnorm_forward``: running statistics updated in place when training."""
+def batchnorm_running_forward(x, gamma, beta, running_mean, running_var, momentum, eps,
+                              training):
+    """As ``functional.batchnorm_running_forward``: running statistics updated in place when training."""
     x3 = _per_channel(x)  # (N, C, S)
     out, x_hat = np.empty_like(x3), np.empty_like(x3)
     inv_std = np.empty(x3.shape[1], dtype=x3.dtype)
@@ -26,7 +27,7 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, momentum, eps, 
     return out.reshape(np.shape(x)), (x_hat, gamma, inv_std, bool(training))
 
 
-def batchnorm_backward(dout, cache):
+def batchnorm_running_backward(dout, cache):
     """(dx, dgamma, dbeta) by ``norm_cpu.batchnorm_backward``."""
     x_hat, gamma, inv_std, training = cache
     dout3 = _per_channel(np.asarray(dout, dtype=x_hat.dtype))  # (N, C, S)
@@ -36,8 +37,8 @@ def batchnorm_backward(dout, cache):
     return dx.reshape(np.shape(dout)), dgamma, dbeta
 
 
-def dropout_forward(x, mask):
-    """out = x * mask (mask None: out is x), as ``functional.dropout_forward``."""
+def dropout_mask_forward(x, mask):
+    """out = x * mask (mask None: out is x), as ``functional.dropout_mask_forward``."""
     if mask is None:
         return x, None
     x = np.ascontiguousarray(x)
@@ -46,7 +47,7 @@ def dropout_forward(x, mask):
     return out, mask
 
 
-def dropout_backward(dout, cache):
+def dropout_mask_backward(dout, cache):
     """dx = dout * mask (dout itself without a mask)."""
     mask = cache
     if mask is None:

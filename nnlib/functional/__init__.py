@@ -16,7 +16,9 @@ One file per family, each with banners naming the notebook that teaches it:
 - ``dense.py``: z = x @ W + b (notebooks 03, 04);
 - ``activations.py``: sigmoid (02), relu, tanh (03), their derivatives (04);
 - ``losses.py``: softmax, cross-entropy (04, 05), log-loss (02), mse;
-- ``conv.py``: conv2d, maxpool2d, flatten (08).
+- ``norm.py``: batch norm, dropout (06);
+- ``conv.py``: conv2d, maxpool2d, flatten (08);
+- ``recurrent.py``: RNN and LSTM over a sequence, backpropagation through time (09).
 """
 from nnlib.functional.activations import (
     ACTIVATIONS,
@@ -39,6 +41,13 @@ from nnlib.functional.conv import (
     maxpool2d_forward,
 )
 from nnlib.functional.dense import dense_backward, dense_forward
+from nnlib.functional.norm import (
+    batchnorm_backward,
+    batchnorm_forward,
+    dropout_backward,
+    dropout_forward,
+)
+from nnlib.functional.recurrent import lstm_backward, lstm_forward, rnn_backward, rnn_forward
 from nnlib.functional.losses import (
     LOSSES,
     binary_cross_entropy,
@@ -49,7 +58,9 @@ from nnlib.functional.losses import (
 )
 
 __all__ = [
-    "ACTIVATIONS", "LOSSES", "binary_cross_entropy", "conv2d_backward", "conv2d_forward",
+    "ACTIVATIONS", "LOSSES", "batchnorm_backward", "batchnorm_forward", "binary_cross_entropy",
+    "conv2d_backward", "conv2d_forward", "dropout_backward", "dropout_forward", "lstm_backward",
+    "lstm_forward", "rnn_backward", "rnn_forward",
     "dense_backward", "dense_forward", "flatten_backward", "flatten_forward",
     "maxpool2d_backward", "maxpool2d_forward",
     "identity_backward", "identity_forward", "log_softmax", "mse", "relu_backward",

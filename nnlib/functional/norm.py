@@ -18,8 +18,22 @@ def _per_channel(x):
     )
 
 
-def batchnorm_forward(x, gamma, beta, running_mean, running_var, momentum, eps, training):
-    """out = gamma * x_hat + beta, with x_hat = (x - mu) / sqrt(var + eps).
+def batchnorm_forward(x, gamma, beta, eps=1e-5):
+    """Batch norm in training mode: out = gamma * x_hat + beta, x_hat = (x - mu) / sqrt(var + eps).
+
+    x: (batch, features) normalised per column (or (N, C, H, W) per
+    channel) by the batch mean mu and the biased batch variance var (divided
+    by the batch size); gamma, beta: (features,). Returns (out, cache) for
+    ``batchnorm_backward``. The layer ``BatchNorm`` also keeps running
+    statistics for evaluation: ``batchnorm_running_forward``.
+    """
+    n_features = np.shape(gamma)[0]
+    return batchnorm_running_forward(x, gamma, beta, np.zeros(n_features), np.ones(n_features),
+                                     0.0, eps, True)
+
+
+def batchnorm_running_forward(x, gamma, beta, running_mean, running_var, momentum, eps, training):
+    """The BatchNorm layer's forward: out = gamma * x_hat + beta, x_hat = (x - mu) / sqrt(var + eps).
 
     x: (N, D), normalised per feature, or (N, C, H, W), normalised per
     channel (statistics over N, H and W). gamma, beta, running_mean,
@@ -87,8 +101,25 @@ def batchnorm_backward(dout, cache):
 # --------------------------------------------------------------------------
 # Dropout -- notebook 06 (depth); Srivastava et al. (2014)
 # --------------------------------------------------------------------------
-def dropout_forward(x, mask):
-    """Inverted dropout: out = x * mask, any shape.
+def dropout_mask(shape, p, rng, dtype=np.float64):
+    """The inverted-dropout mask: 0 with probability p, else 1 / (1 - p); drawn from rng (a Generator)."""
+    keep = rng.random(shape) >= p  # as x
+    return keep.astype(dtype) * np.dtype(dtype).type(1.0 / (1.0 - p))
+
+
+def dropout_forward(x, p, rng):
+    """Inverted dropout in training mode (drop probability p, mask drawn from the Generator rng).
+
+    out = x * mask, mask = 0 (dropped, probability p) or 1 / (1 - p)
+    (kept), so E[out] = x and evaluation is the identity. Returns
+    (out, cache) for ``dropout_backward``.
+    """
+    x = as_float_array(x, "x")
+    return dropout_mask_forward(x, dropout_mask(x.shape, p, rng, x.dtype))
+
+
+def dropout_mask_forward(x, mask):
+    """The Dropout layer's forward: out = x * mask, any shape.
 
     mask has x's shape and holds 0 (dropped) or 1 / (1 - p) (kept), so the
     expectation of out is x and evaluation needs no rescaling; the Dropout
@@ -104,3 +135,8 @@ def dropout_backward(dout, cache):
     """dx = dout * mask (dx = dout when the forward had no mask)."""
     mask = cache
     return dout if mask is None else dout * mask
+
+
+# The layers' pairs: one backward serves both forwards of each family.
+batchnorm_running_backward = batchnorm_backward
+dropout_mask_backward = dropout_backward

@@ -12,7 +12,9 @@ from nnlib.backends import BACKENDS
 from nnlib.layers.activations import Activation, ReLU, Sigmoid, Tanh
 from nnlib.layers.base import Layer
 from nnlib.layers.conv import Conv2D, Flatten, MaxPool2D
+from nnlib.layers.norm import BatchNorm, Dropout
+from nnlib.layers.recurrent import LSTM, RNN
 from nnlib.layers.dense import INITS, Dense
 
-__all__ = ["BACKENDS", "INITS", "Activation", "Conv2D", "Dense", "Flatten", "Layer", "MaxPool2D",
-           "ReLU", "Sigmoid", "Tanh"]
+__all__ = ["BACKENDS", "INITS", "LSTM", "RNN", "Activation", "BatchNorm", "Conv2D", "Dense",
+           "Dropout", "Flatten", "Layer", "MaxPool2D", "ReLU", "Sigmoid", "Tanh"]

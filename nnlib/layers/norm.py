@@ -11,6 +11,7 @@ import numbers
 import numpy as np
 
 from nnlib._validate import as_float_array, check_positive_int
+from nnlib.functional.norm import dropout_mask
 from nnlib.layers import registry
 from nnlib.layers.base import Layer
 
@@ -40,7 +41,7 @@ class BatchNorm(Layer):
     "momentum" is our 1 - momentum), the running variance unbiased.
     """
 
-    op = "batchnorm"
+    op = "batchnorm_running"
     kernels = KERNELS
     param_names = ("gamma", "beta")
     decayed = ()
@@ -105,7 +106,7 @@ class Dropout(Layer):
     drawn here, in NumPy, so every backend drops the same entries.
     """
 
-    op = "dropout"
+    op = "dropout_mask"
     kernels = KERNELS
     keeps_shape = True
 
@@ -127,8 +128,7 @@ class Dropout(Layer):
         """(mask,): 0 or 1 / (1 - p) with x's shape and dtype when training, else None."""
         if not training or self.p == 0.0:
             return (None,)
-        keep = self._rng.random(x.shape) >= self.p  # (batch, ...) as x
-        return (keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - self.p)),)
+        return (dropout_mask(x.shape, self.p, self._rng, x.dtype),)
 
     def _check_input(self, x):
         return np.ascontiguousarray(as_float_array(x, "x"))
