@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-test
+LAB_STAMP := $(VENV)/.installed-lab
 BENCH_STAMP := $(VENV)/.installed-bench
 LAB_ARGS ?=
 PYTEST_ARGS ?= -n 2 --dist loadscope
@@ -34,11 +35,18 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,gpu]'
+	@touch $@ $(LAB_STAMP)  # test's extras include lab's
+
+# `make lab` installs only what the course needs (no test tools, no browser driver).
+$(LAB_STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[gpu]'
 	@touch $@
 
 install: $(STAMP)
 
-lab: $(STAMP)
+lab: $(LAB_STAMP)
 	$(BIN)/python -m nnlib.lab --root-dir "$(CURDIR)" $(LAB_ARGS)
 
 test: system-deps $(STAMP)
@@ -47,12 +55,19 @@ test: system-deps $(STAMP)
 # The browser tests drive Debian's Chromium (never a downloaded one). Install it
 # when missing (root on these machines; apt-get update only when apt does not
 # know the package yet). A no-op when /usr/bin/chromium exists, with or without apt.
+# Where it cannot be installed (not root, or no apt: a learner's laptop) this
+# succeeds quietly and the browser tests are skipped with one line saying how to
+# run them; under CI (CI=true) they stay required, so there it fails.
+export CHROMIUM
 system-deps:
 	@test -x $(CHROMIUM) || { \
-	  command -v apt-get >/dev/null 2>&1 || { echo "make: $(CHROMIUM) is missing and apt-get is unavailable: install Chromium at $(CHROMIUM)" >&2; exit 1; }; \
-	  test "$$(id -u)" = 0 || { echo "make: $(CHROMIUM) is missing: run 'sudo apt-get install -y chromium' (or make test as root)" >&2; exit 1; }; \
-	  { apt-cache show chromium >/dev/null 2>&1 && $(APT_INSTALL) chromium; } || \
-	  { apt-get update && $(APT_INSTALL) chromium; }; }
+	  if command -v apt-get >/dev/null 2>&1 && test "$$(id -u)" = 0; then \
+	    { apt-cache show chromium >/dev/null 2>&1 && $(APT_INSTALL) chromium; } || \
+	    { apt-get update && $(APT_INSTALL) chromium; }; \
+	  elif test "$$CI" = true; then \
+	    command -v apt-get >/dev/null 2>&1 || { echo "make: $(CHROMIUM) is missing and apt-get is unavailable: install Chromium at $(CHROMIUM)" >&2; exit 1; }; \
+	    echo "make: $(CHROMIUM) is missing: run 'sudo apt-get install -y chromium' (or make test as root)" >&2; exit 1; \
+	  fi; }
 
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,gpu,bench]'
@@ -67,3 +82,4 @@ release: $(STAMP)
 
 clean:
 	rm -rf build .pytest_cache test-artifacts
+
