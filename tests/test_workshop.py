@@ -6,7 +6,9 @@
   in, opens a notebook and runs a cell, Ctrl-C stops everything;
 - the course copied into a learner's folder without overwriting their work;
 - the hub's configuration as JupyterHub loads it;
-- configurable-http-proxy's pinned tree runs on Debian 12's nodejs 18.
+- configurable-http-proxy's pinned tree runs on Debian 12's nodejs 18;
+- the nbgitpuller link generator, the Zero to JupyterHub values file and the
+  image recipe (these two are only read here: no cluster or container runtime).
 
 Everything listens on 127.0.0.1 and stops by itself; leftover processes are
 killed by the workshop folder they carry in their environment.
@@ -21,6 +23,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -28,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKSHOP = ROOT / "workshop"
 sys.path.insert(0, str(WORKSHOP))  # the workshop scripts are files, not a package
 
+import gitpuller_link  # noqa: E402
 from course_spawner import copy_course  # noqa: E402
 from hub import DEFAULT_PROXY, free_port, tagged_pids  # noqa: E402
 
@@ -289,3 +293,79 @@ def test_every_package_of_the_pinned_proxy_runs_on_debian_12_nodejs_18():
                if "node" in package.get("engines", {})
                and not _admits(package["engines"]["node"], "18.19.0")}
     assert too_new == {}, f"these need a newer node than Debian 12's 18.19: {too_new}"
+
+
+# --------------------------------------------------------------------------
+# nbgitpuller links
+# --------------------------------------------------------------------------
+def test_gitpuller_link_round_trips():
+    link = gitpuller_link.gitpuller_link("https://hub.example.org/", "https://github.com/o/nn-course",
+                                         branch="spring", open_path="exercises/01_perceptron.ipynb")
+    parts = urlsplit(link)
+    assert (parts.scheme, parts.netloc, parts.path) == ("https", "hub.example.org", "/hub/user-redirect/git-pull")
+    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    assert query == {"repo": "https://github.com/o/nn-course", "branch": "spring",
+                     "urlpath": "lab/tree/nn-course/exercises/01_perceptron.ipynb"}
+
+
+def test_gitpuller_link_with_a_folder_and_a_dot_git_url():
+    link = gitpuller_link.gitpuller_link("http://127.0.0.1:8000", "https://git.example.org/c/course.git",
+                                         folder="nnlib-course", open_path="notebooks/README.md",
+                                         interface="tree")
+    query = {k: v[0] for k, v in parse_qs(urlsplit(link).query).items()}
+    assert query["targetPath"] == "nnlib-course"
+    assert query["urlpath"] == "tree/tree/nnlib-course/notebooks/README.md"
+    # nbgitpuller's own default folder keeps the .git suffix; the link must agree with it
+    plain = gitpuller_link.gitpuller_link("http://h", "https://git.example.org/c/course.git", open_path="")
+    assert parse_qs(urlsplit(plain).query)["urlpath"] == ["lab/tree/course.git"]
+
+
+def test_gitpuller_link_uses_the_argument_names_nbgitpuller_reads():
+    handlers = Path(__import__("nbgitpuller").__file__).parent / "handlers.py"
+    source = handlers.read_text()
+    for name in ("repo", "branch", "urlpath", "targetPath"):
+        assert f"get_argument('{name}'" in source, name
+
+
+@pytest.mark.parametrize("hub, repo, error", [
+    ("hub.example.org", "https://github.com/o/r", "http"),
+    ("https://hub.example.org", "", "repo"),
+])
+def test_gitpuller_link_rejects_bad_input(hub, repo, error):
+    with pytest.raises(ValueError, match=error):
+        gitpuller_link.gitpuller_link(hub, repo)
+
+
+def test_gitpuller_link_command_prints_the_link():
+    result = subprocess.run([sys.executable, str(WORKSHOP / "gitpuller_link.py"), "https://hub.example.org",
+                             "--repo", "https://github.com/o/nn-course"], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("https://hub.example.org/hub/user-redirect/git-pull?repo=")
+
+
+# --------------------------------------------------------------------------
+# Beyond one machine: read, not deployed
+# --------------------------------------------------------------------------
+def test_z2jh_values_limit_learners_cull_and_hold_no_password():
+    import yaml
+
+    text = (WORKSHOP / "z2jh/values.yaml").read_text()
+    values = yaml.safe_load(text)
+    single = values["singleuser"]
+    assert single["memory"]["limit"] and single["cpu"]["limit"]
+    assert values["cull"]["enabled"] is True and values["cull"]["timeout"] > 0
+    assert values["hub"]["config"]["JupyterHub"]["authenticator_class"] == "shared-password"
+    assert "user_password" not in values["hub"]["config"]["SharedPasswordAuthenticator"]
+    assert "gitpuller" in " ".join(single["lifecycleHooks"]["postStart"]["exec"]["command"])
+    assert single["defaultUrl"].startswith("/lab/tree/nnlib-course/")
+
+
+def test_image_recipe_installs_the_course_extras_that_exist():
+    dockerfile = (WORKSHOP / "image/Dockerfile").read_text()
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    for extra in re.findall(r'/srv/course\[([a-z,]+)\]', dockerfile)[0].split(","):
+        assert re.search(rf"^{extra} = \[", pyproject, re.M), f"no extra {extra!r} in pyproject.toml"
+    assert 'CMD ["jupyterhub-singleuser"]' in dockerfile and "USER jovyan" in dockerfile
+    ignored = (WORKSHOP / "image/Dockerfile.dockerignore").read_text().split()
+    assert ".venv" in ignored and "build" in ignored
