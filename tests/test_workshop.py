@@ -86,6 +86,8 @@ def test_small_load_test_with_both_faults(tmp_path):
     assert restart["survived"] and restart["new_hub_pid"] != restart["old_hub_pid"]
     assert restart["cells_run_while_hub_down"] > 0
     assert any("interrupted" in e for e in report["events"]["learner00"])  # the endless loop
+    others = [e for name, events in report["events"].items() if name != "learner00" for e in events]
+    assert not any("interrupted" in e for e in others), others  # nobody else had to press stop
     assert any("died" in e for e in report["events"]["learner01"])  # os._exit
     assert report["peak_memory_mib"]["pss"] > 0
     assert "time to a running server" in output and "problems: none" in output

@@ -201,6 +201,7 @@ class Workshop:
         try:
             process.wait(timeout)
         except subprocess.TimeoutExpired:
+            log(f"pid {process.pid} did not exit within {timeout} s of SIGTERM: killing it")
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout)
 
