@@ -109,7 +109,7 @@ $(CHP): workshop/proxy/package.json workshop/proxy/package-lock.json
 	  command -v npm >/dev/null 2>&1 || $(APT_INSTALL) npm || { apt-get update && $(APT_INSTALL) npm; }; }
 	@mkdir -p build/chp
 	cp workshop/proxy/package.json workshop/proxy/package-lock.json build/chp/
-	cd build/chp && npm ci --no-audit --no-fund --loglevel=error
+	cd build/chp && npm ci --no-audit --no-fund --no-update-notifier --loglevel=error
 	@touch $@
 
 workshop-deps: $(WORKSHOP_STAMP) $(CHP)
