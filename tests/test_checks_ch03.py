@@ -16,16 +16,16 @@ def dense_ok(x, W, b):
     return x @ W + b
 
 
-def make_mlp(last=False, fixed=None, first_only=False):
-    def mlp_forward(x, params, activation):
-        act = fixed or activation
-        a = x
-        for i, (W, b) in enumerate(params[:1] if first_only else params):
-            a = a @ W + b
-            if i < len(params) - 1 or last:
-                a = act(a)
-        return a
-    return mlp_forward
+def make_mlp(keep="a", with_x=True, same_act=False, output_only=False):
+    """mlp_activations, with one planted slip per keyword."""
+    def mlp_activations(x, params, activations):
+        a, out = x, [x] if with_x else []
+        for (W, b), act in zip(params, activations):
+            z = a @ W + b
+            a = (activations[0] if same_act else act)(z)
+            out.append(z if keep == "z" else a)
+        return out[-1] if output_only else out
+    return mlp_activations
 
 
 def puzzles_ok():
@@ -79,23 +79,32 @@ def test_wrong_dense_forward_fails_with_a_specific_message(wrong, message):
 
 
 WRONG_MLP = [
-    (make_mlp(last=True), "activation after the last layer too"),
-    (make_mlp(fixed=lambda z: z), "no activation between the layers"),
-    (make_mlp(fixed=lambda z: np.maximum(z, 0.0)), "apply the `activation` you are given"),
-    (make_mlp(first_only=True), "Only the first layer was applied"),
-    (lambda x, params, activation: x @ params[0][0] + params[0][1], "expected shape (5, 2), got (5, 4)"),
+    (make_mlp(keep="z"), "You stored z = a @ W + b; store a = activation(z)"),
+    (make_mlp(keep="z"), "a network with layer sizes [3, 4, 2] and activations ['relu', 'identity'], a1"),
+    (make_mlp(same_act=True), "You used the first activation for every layer"),
+    (make_mlp(with_x=False), "expected 2 arrays (the input x and one per layer), got 1. The list starts with x"),
+    (make_mlp(output_only=True), "expected a list of 2 arrays [x, a1, ..., aL], got one array of shape (5, 2) "
+                                 "(the output alone)"),
+    (lambda x, params, activations: None, "returned None"),
+    (lambda x, params, activations: [x, x @ params[0][0] + params[0][1]] * 2, "expected a list of 2 arrays"),
 ]
 
 
 @pytest.mark.parametrize("wrong, message", WRONG_MLP)
-def test_wrong_mlp_forward_fails_with_a_specific_message(wrong, message):
+def test_wrong_mlp_activations_fails_with_a_specific_message(wrong, message):
     fails_with("3.2", wrong, message)
 
 
 def test_the_mlp_check_names_the_network():
     with pytest.raises(CheckFailed) as failure:
-        check("3.2", make_mlp(last=True))
-    assert "layer sizes [3, 2]" in str(failure.value)
+        check("3.2", make_mlp(same_act=True))
+    assert "layer sizes [3, 4, 2] and activations ['relu', 'identity'], a2: " in str(failure.value)
+
+
+@pytest.mark.parametrize("exercise_id", ["3.1", "3.2", "3.3", "3.4"])
+def test_every_exercise_has_two_or_three_hints(exercise_id):
+    from nncourse.checks import registry
+    assert 2 <= len(registry()[exercise_id].hints) <= 3
 
 
 WRONG_PUZZLES = [

@@ -110,9 +110,9 @@ def test_python_dash_m_entry_points_answer_help(module, prog):
 def test_a_notebook_saved_before_the_move_still_runs_its_checks():
     code = ("import numpy as np\n"
             "from nnlib.checks import check, hint\n"
-            "def nand_weights():\n"
-            "    return np.array([-1.0, -1.0]), 1.5\n"
-            "check('1.4', nand_weights)\n")
+            "def majority_weights():\n"
+            "    return np.ones(3), -1.5\n"
+            "check('1.4', majority_weights)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.startswith("\u2714 Exercise 1.4 (nand_weights) passed")
+    assert out.stdout.startswith("\u2714 Exercise 1.4 (majority_weights) passed")

@@ -8,7 +8,7 @@ leaving it as the last expression of a cell. The state a widget shows
 the controls in plain Python and check what changed.
 
 Chapter 1: :class:`PerceptronExplorer`, :class:`PerceptronStepper`.
-Chapter 2: :class:`CompositionExplorer`.
+Chapter 2: :class:`CompositionExplorer`, :class:`SlowdownExplorer`.
 Chapter 3: :class:`HiddenUnitsExplorer`.
 Chapter 4: :class:`LearningRateExplorer`.
 """
@@ -16,6 +16,7 @@ from nncourse.widgets.composition import CompositionExplorer
 from nncourse.widgets.hidden_units import HiddenUnitsExplorer
 from nncourse.widgets.learning_rate import LearningRateExplorer
 from nncourse.widgets.perceptron import PerceptronExplorer, PerceptronStepper
+from nncourse.widgets.slowdown import SlowdownExplorer
 
 __all__ = ["CompositionExplorer", "HiddenUnitsExplorer", "LearningRateExplorer",
-           "PerceptronExplorer", "PerceptronStepper"]
+           "PerceptronExplorer", "PerceptronStepper", "SlowdownExplorer"]

@@ -21,12 +21,34 @@ class Explorer:
     """Base of every widget class: displays ``self.widget``, with a short text/plain.
 
     The widget's own text/plain would spell out the PNG bytes of its Image.
+
+    ``stub``: None, or the text of the ``NotImplementedError`` a learner's
+    function raised (an exercise not written yet); the widget then shows
+    :func:`stub_message` instead of a picture (``show_stub``).
     """
+
+    stub = None
+
+    def show_stub(self, error, name):
+        """Show that ``name`` (the learner's function) is still a stub; draw nothing else."""
+        self.stub = str(error)
+        self.status.value = stub_message(error, name)
+        fig = new_figure(3.6, 1.2, left=0.02, right=0.98, bottom=0.02, top=0.98)
+        ax = fig.add_subplot()
+        ax.axis("off")
+        ax.text(0.5, 0.5, f"waiting for your {name}", ha="center", va="center", fontsize=11)
+        self.image.value = png_bytes(fig)
 
     def _repr_mimebundle_(self, **kwargs):
         bundle = self.widget._repr_mimebundle_(**kwargs)
         bundle["text/plain"] = repr(self)
         return bundle
+
+
+def stub_message(error, name):
+    """What a widget says while the learner's ``name`` still raises its stub's NotImplementedError."""
+    return (f"<b>{name} is not written yet</b> ({error}). This widget runs <i>your</i> "
+            f"{name}: write it, run its cell and its check, then run this cell again.")
 
 
 def new_figure(width, height, **margins):

@@ -75,11 +75,18 @@ class PerceptronExplorer(_render.Explorer):
         self.update()
 
     def update(self):
-        """Recompute predictions and accuracy from the controls, then redraw."""
+        """Recompute predictions and accuracy from the controls, then redraw.
+
+        While ``predict`` is a learner's unfinished stub, shows that instead.
+        """
         self.X, self.y = logic_gate(self.gate.value)
         self.w = np.array([self.sliders["w1"].value, self.sliders["w2"].value])  # (2,)
         self.b = float(self.sliders["b"].value)
-        self.predictions = np.asarray(self.predict(self.X, self.w, self.b))  # (4,)
+        try:
+            self.predictions = np.asarray(self.predict(self.X, self.w, self.b))  # (4,)
+        except NotImplementedError as stub:
+            return self.show_stub(stub, _name(self.predict, "predict"))
+        self.stub = None
         self.wrong = self.predictions != self.y
         correct = int((~self.wrong).sum())
         self.accuracy = correct / len(self.y)
@@ -148,10 +155,17 @@ class PerceptronStepper(_render.Explorer):
 
     def step(self):
         """Run one epoch of the rule over the four points, then redraw."""
-        mistakes = 0
+        mistakes, w_start, b_start = 0, self.w, self.b
         for x, y in zip(self.X, self.y):
-            mistakes += int(np.asarray(self.predict(x[None, :], self.w, self.b))[0] != y)
-            w, b = self.update_rule(self.w.copy(), self.b, x, y, self.lr)  # a copy: history keeps each epoch
+            for fn, default in ((self.predict, "predict"), (self.update_rule, "update")):
+                try:  # each learner function on its own, so the message names the unfinished one
+                    if fn is self.predict:
+                        mistakes += int(np.asarray(fn(x[None, :], self.w, self.b))[0] != y)
+                    else:  # a copy of w: history keeps each epoch
+                        w, b = fn(self.w.copy(), self.b, x, y, self.lr)
+                except NotImplementedError as stub:
+                    self.w, self.b = w_start, b_start
+                    return self.show_stub(stub, _name(fn, default))
             self.w, self.b = np.array(w, dtype=np.float64), float(b)
         self.mistakes.append(mistakes)
         self.history.append((self.w, self.b))
@@ -159,7 +173,11 @@ class PerceptronStepper(_render.Explorer):
 
     def redraw(self):
         """Update the status text and the picture from the current state."""
-        correct = int((np.asarray(self.predict(self.X, self.w, self.b)) == self.y).sum())
+        try:
+            correct = int((np.asarray(self.predict(self.X, self.w, self.b)) == self.y).sum())
+        except NotImplementedError as stub:
+            return self.show_stub(stub, _name(self.predict, "predict"))
+        self.stub = None
         self.accuracy = correct / len(self.y)
         done = " | converged: no mistakes in the last epoch" if self.converged else ""
         s = "" if self.mistakes[-1:] == [1] else "s"
@@ -188,3 +206,10 @@ class PerceptronStepper(_render.Explorer):
 
     def __repr__(self):
         return f"PerceptronStepper(gate={self.gate.value!r}, lr={self.lr:g}, epoch={self.epoch})"
+
+
+def _name(fn, default):
+    """The name a learner gave their function (a lambda gets ``default``)."""
+    name = getattr(fn, "__name__", default)
+    return default if name == "<lambda>" else name
+
