@@ -124,8 +124,8 @@ def _ce_cases():
     "weights T_k; then remember the 1/N of the mean.",
     "d log p_k / d z_j = [j = k] - p_j. So dL/dz_ij = (p_ij * sum_k T_ik - T_ij) / N. "
     "Only when every row of T sums to 1 is this (p - T) / N.",
-    "Compute p with the max-shift (subtract each row's maximum before np.exp): logits of 1000 "
-    "must not overflow.",
+    "Compute p with the max-shift (subtract each row's maximum before exponentiating): logits "
+    "of 1000 must not overflow.",
 ))
 def check_softmax_ce_backward(softmax_ce_backward):
     for story, logits, T in _ce_cases():
@@ -220,10 +220,9 @@ MLP_CASES = [(hidden, activation) for hidden in ((5,), (4, 3), (3, 4, 3, 4))
     "Do the lecture's 2-layer backward pass on paper for 3 layers and look for the step "
     "that repeats. Store a (dense cache, activation cache) pair per layer in the forward "
     "loop, then run a second loop over the layers in reverse.",
-    "With delta^[L] = (p - Y) / N, each layer l = L, ..., 1 gives dW^[l] = a^[l-1]T delta^[l], "
-    "db^[l] = sum_i delta^[l]_i and da^[l-1] = delta^[l] W^[l]T; then "
-    "delta^[l-1] = da^[l-1] * f'(z^[l-1]) (the activation's backward with layer l-1's cache). "
-    "The output layer has no activation: its delta comes straight from the loss.",
+    "delta^[L] = (p - Y) / N. For l = L, ..., 1: dW^[l] = a^[l-1]T delta^[l], db^[l] = sum over "
+    "the batch of delta^[l], da^[l-1] = delta^[l] W^[l]T, then delta^[l-1] = da^[l-1] * "
+    "f'(z^[l-1]) with layer l-1's own cache. The output layer has no activation.",
     "Number the layers 1..L = len(params) // 2 and build the keys as f\"W{l}\" and f\"b{l}\"; "
     "a cache list indexed by l - 1 keeps the reverse loop simple.",
 ))
