@@ -1,7 +1,9 @@
 """The chapter 4 checks discriminate: stubs raise through, solutions pass, slips fail precisely.
 
-For the backward passes the message must name *which* gradient is wrong
-(dx, dW or db) and give its relative error against finite differences.
+For gradients the message must name *which* gradient is wrong and give its
+relative error against finite differences; a recognised slip adds its advice.
+An answer that calls nnlib's own implementation of the exercise fails with
+"write it yourself".
 """
 import re
 
@@ -10,68 +12,58 @@ import pytest
 
 from nnlib import functional as F
 from nncourse.checks import check
+from nncourse.checks.ch04 import reference_mlp
 
 from check_helpers import stub, fails_with
-from nnlib.gradcheck import numerical_gradient, rel_error
 
 
 # ----------------------------------------------------------------- correct answers
-def sigmoid_backward_ok(dout, cache):
-    return dout * cache * (1.0 - cache)
+def relu_backward_ok(dout, cache):
+    return dout * (cache > 0)
 
 
-def dense_backward_ok(dout, cache):
-    x, W = cache
-    return dout @ W.T, x.T @ dout, dout.sum(axis=0)
-
-
-def make_softmax_ce(shift=True, mean=True, divide=True, sign=1.0, subtract=True):
-    def softmax_cross_entropy(logits, y):
-        n = logits.shape[0]
+def make_ce_backward(shift=True, rowsum=True, divide=True, sign=1.0, subtract=True):
+    def softmax_ce_backward(logits, T):
         s = logits - logits.max(axis=1, keepdims=True) if shift else logits
         p = np.exp(s) / np.exp(s).sum(axis=1, keepdims=True)
-        logp = np.log(p[np.arange(n), y])
-        loss = -logp.mean() if mean else -logp.sum()
-        d = p.copy()
-        if subtract:
-            d[np.arange(n), y] -= 1.0
-        return loss, sign * d / (n if divide else 1)
-    return softmax_cross_entropy
+        scale = T.sum(axis=1, keepdims=True) if rowsum else 1.0
+        d = p * scale - (T if subtract else 0.0)
+        return sign * d / (len(logits) if divide else 1)
+    return softmax_ce_backward
 
 
-def make_gradient_errors(copy=False, self_compare=False):
-    def gradient_errors(loss_and_grads, params):
-        _, grads = loss_and_grads(params)
-        errors = {}
-        for name in params:
-            target = params[name].copy() if copy else params[name]
-            numeric = numerical_gradient(lambda: loss_and_grads(params)[0], target)
-            errors[name] = rel_error(grads[name], grads[name] if self_compare else numeric)
-        return errors
-    return gradient_errors
+def make_mlp(bug=None):
+    def mlp_backward(params, x, y, activation):
+        return reference_mlp(params, x, y, activation, bug)
+    return mlp_backward
 
 
-def make_train_step(sign=-1.0, skip=(), return_after=False, use_lr=True, copy=False):
-    def train_step(params, x, y, lr):
-        p = {k: v.copy() for k, v in params.items()} if copy else params
-        z1, c1 = F.dense_forward(x, p["W1"], p["b1"])
-        a1, ca = F.tanh_forward(z1)
-        z2, c2 = F.dense_forward(a1, p["W2"], p["b2"])
-        loss, dz2 = F.softmax_cross_entropy(z2, y)
-        da1, dW2, db2 = F.dense_backward(dz2, c2)
-        _, dW1, db1 = F.dense_backward(F.tanh_backward(da1, ca), c1)
-        for name, grad in (("W1", dW1), ("b1", db1), ("W2", dW2), ("b2", db2)):
-            if name not in skip:
-                p[name] += sign * (lr if use_lr else 1.0) * grad
-        if return_after:
-            z = np.tanh(x @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"]
-            return F.softmax_cross_entropy(z, y)[0]
-        return loss
-    return train_step
+def two_layers_only(params, x, y, activation):
+    """A backward pass written for exactly one hidden layer (the lecture's network)."""
+    fwd, bwd = {"tanh": (F.tanh_forward, F.tanh_backward), "relu": (F.relu_forward, F.relu_backward),
+                "sigmoid": (F.sigmoid_forward, F.sigmoid_backward)}[activation]
+    z1, c1 = F.dense_forward(x, params["W1"], params["b1"])
+    a1, ca = fwd(z1)
+    z2, c2 = F.dense_forward(a1, params["W2"], params["b2"])
+    loss, dz2 = F.softmax_cross_entropy(z2, y)
+    da1, dW2, db2 = F.dense_backward(dz2, c2)
+    _, dW1, db1 = F.dense_backward(bwd(da1, ca), c1)
+    return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
 
 
-CORRECT = {"4.1": sigmoid_backward_ok, "4.2": dense_backward_ok, "4.3": make_softmax_ce(),
-           "4.4": make_gradient_errors(), "4.5": make_train_step()}
+def mlp_flops_ok(sizes, batch):
+    layers = list(zip(sizes[:-1], sizes[1:]))
+    forward = sum(2 * batch * a * b for a, b in layers)
+    return forward, 2 * forward - 2 * batch * layers[0][0] * layers[0][1]
+
+
+CORRECT = {"4.1": relu_backward_ok, "4.3": make_ce_backward(), "4.4": make_mlp(),
+           "4.5": mlp_flops_ok}
+
+
+def test_every_chapter_4_exercise_is_tested():
+    from nncourse.checks import registry
+    assert {k for k in registry() if k.startswith("4.")} == set(CORRECT)
 
 
 @pytest.mark.parametrize("exercise_id", sorted(CORRECT))
@@ -86,115 +78,129 @@ def test_a_correct_answer_passes(exercise_id, capsys):
     assert capsys.readouterr().out.startswith(f"\u2714 Exercise {exercise_id} (")
 
 
-def test_the_numpy_reference_passes_its_own_checks(capsys):
-    check("4.1", F.sigmoid_backward)  # raises CheckFailed on a wrong answer
-    check("4.2", F.dense_backward)
-    check("4.3", F.softmax_cross_entropy)
-    assert capsys.readouterr().out.count("passed") == 3
+# ----------------------------------------------------------------- nnlib's own implementation
+@pytest.mark.parametrize("exercise_id, answer, name", [
+    ("4.1", F.relu_backward, "nnlib.functional.activations.relu_backward"),
+    ("4.1", lambda dout, z: F.relu_backward(dout, z), "relu_backward"),
+    ("4.3", lambda logits, T: F.softmax_cross_entropy(logits, T.argmax(axis=1))[1],
+     "softmax_cross_entropy"),
+])
+def test_calling_nnlibs_own_implementation_fails_with_write_it_yourself(exercise_id, answer, name):
+    fails_with(exercise_id, answer, "you called", name, "Write it yourself")
+
+
+def test_the_mlp_may_use_nnlibs_pairs_for_what_earlier_chapters_taught(capsys):
+    check("4.4", make_mlp())  # reference_mlp calls F.dense_backward, F.relu_backward, ...
+    assert "passed" in capsys.readouterr().out
+
+
+def test_the_mlp_may_not_call_a_whole_model_backward():
+    import nnlib
+
+    def via_sequential(params, x, y, activation):
+        model = nnlib.Sequential([nnlib.Dense(3, 3)], backend="numpy")
+        model.forward(x)
+        model.backward(np.zeros((len(x), 3)))
+        return make_mlp()(params, x, y, activation)
+
+    fails_with("4.4", via_sequential, "you called nnlib.model.Sequential.backward", "Write it yourself")
 
 
 # ----------------------------------------------------------------- 4.1
 @pytest.mark.parametrize("wrong, message", [
-    (lambda dout, a: a * (1 - a), "Multiply by dout"),
-    (lambda dout, a: dout * a, "sigma'(z) is a * (1 - a), not a"),
-    (lambda dout, a: dout * F.sigmoid(a) * (1 - F.sigmoid(a)), "do not apply sigmoid to it again"),
-    (lambda dout, a: dout * (1 - a * a), "tanh's derivative"),
-    (lambda dout, a: None, "dz should be an array of numbers, got None"),
-    (lambda dout, a: (dout * a * (1 - a)).sum(axis=0), "dz should have shape (3, 4)"),
+    (lambda dout, z: dout * (z >= 0), "use z > 0, not z >= 0"),
+    (lambda dout, z: (z > 0).astype(float), "Multiply by dout"),
+    (lambda dout, z: dout * z, "not z itself"),
+    (lambda dout, z: dout * np.maximum(z, 0), "You multiplied by relu(z)"),
+    (lambda dout, z: dout * (dout > 0), "not by the sign of dout"),
+    (lambda dout, z: None, "returned None"),
 ])
-def test_wrong_sigmoid_backward_fails_with_its_relative_error(wrong, message):
-    text = fails_with("4.1", wrong, message, "dz is wrong (relative error" if "shape" not in message
-                      and "None" not in message else "")
-    assert "against finite differences" in text or "shape" in text or "None" in text
+def test_wrong_relu_backward_names_the_input_and_the_mistake(wrong, message):
+    text = fails_with("4.1", wrong, message)
+    assert "for z = " in text or "for z of shape" in text
 
 
-# ----------------------------------------------------------------- 4.2
-def replace(index, value):
-    """dense_backward with return value ``index`` replaced by value(dout, x, W)."""
-    def dense_backward(dout, cache):
-        x, W = cache
-        out = list(dense_backward_ok(dout, cache))
-        out[index] = value(dout, x, W)
-        return tuple(out)
-    return dense_backward
-
-
-@pytest.mark.parametrize("wrong, wrong_name, right_names, advice", [
-    (replace(2, lambda dout, x, W: dout.mean(axis=0)), "db", "dx, dW are right",
-     "db is the sum of dout over the batch, not the mean"),
-    (replace(1, lambda dout, x, W: x.T @ dout / len(x)), "dW", "dx, db are right",
-     "Do not divide by the batch size"),
-    (replace(0, lambda dout, x, W: 2 * dout @ W.T), "dx", "dW, db are right", ""),
-    (replace(1, lambda dout, x, W: -(x.T @ dout)), "dW", "dx, db are right", ""),
-])
-def test_the_dense_backward_check_names_the_wrong_gradient(wrong, wrong_name, right_names, advice):
-    text = fails_with("4.2", wrong, f"{wrong_name} is wrong (relative error", right_names, advice)
-    error = float(re.search(rf"{wrong_name} is wrong \(relative error ([0-9.e+-]+)", text).group(1))
-    assert error > 1e-3  # the number is the real relative error, not a placeholder
-
-
-def test_the_dense_backward_check_reports_every_wrong_gradient_at_once():
-    def all_wrong(dout, cache):
-        x, W = cache
-        return 2 * dout @ W.T, x.T @ dout * 3, dout.mean(axis=0)
-    text = fails_with("4.2", all_wrong, "dx is wrong", "dW is wrong", "db is wrong")
-    assert "right" not in text
-
-
-@pytest.mark.parametrize("wrong, message", [
-    (replace(1, lambda dout, x, W: dout.T @ x), "dW should have shape (3, 2) (the shape of W), got (2, 3)"),
-    (replace(0, lambda dout, x, W: dout @ W), "your function raised ValueError"),
-    (lambda dout, cache: dense_backward_ok(dout, cache)[:2], "expected 3 values"),
-    (replace(2, lambda dout, x, W: dout.sum(axis=1)), "db should have shape (2,)"),
-])
-def test_wrong_dense_backward_shapes_are_named(wrong, message):
-    fails_with("4.2", wrong, message)
+def test_relu_backward_changing_dout_in_place_is_caught():
+    def in_place(dout, z):
+        dout[z <= 0] = 0.0
+        return dout
+    fails_with("4.1", in_place, "changed dout in place", "feeds two paths")
 
 
 # ----------------------------------------------------------------- 4.3
 @pytest.mark.parametrize("wrong, messages", [
-    (make_softmax_ce(divide=False), ("dlogits is wrong (relative error", "N times too large")),
-    (make_softmax_ce(mean=False), ("the loss", "You summed over the batch")),
-    (make_softmax_ce(sign=-1.0), ("The sign is flipped",)),
-    (make_softmax_ce(subtract=False), ("Subtract 1 at each row's true class",)),
-    (make_softmax_ce(shift=False), ("np.exp overflowed", "max-shift")),
-    (lambda logits, y: make_softmax_ce()(logits, y)[0], ("expected 2 values",)),
+    (make_ce_backward(rowsum=False), ("weighted targets", "dlogits is wrong (relative error",
+                                      "right only when every row of T sums to 1")),
+    (make_ce_backward(divide=False), ("one-hot targets", "N times too large")),
+    (make_ce_backward(sign=-1.0), ("The sign is flipped",)),
+    (make_ce_backward(subtract=False), ("Subtract the targets",)),
+    (make_ce_backward(shift=False), ("near 1000", "np.exp overflowed", "max-shift")),
+    (lambda logits, T: (0.0, make_ce_backward()(logits, T)), ("return only dlogits",)),
 ])
-def test_wrong_softmax_cross_entropy_fails_with_a_specific_message(wrong, messages):
+def test_wrong_softmax_ce_backward_fails_with_a_specific_message(wrong, messages):
     fails_with("4.3", wrong, *messages)
 
 
+def test_the_memorised_formula_passes_one_hot_targets_but_not_weighted_ones():
+    text = fails_with("4.3", make_ce_backward(rowsum=False), "row sums 1, 3, 0.5, 2")
+    assert "one-hot targets," not in text.split(":")[1]  # it got past the one-hot cases
+
+
 # ----------------------------------------------------------------- 4.4
-def test_perturbing_a_copy_is_caught():
-    fails_with("4.4", make_gradient_errors(copy=True), "its error should be tiny",
-               "not a copy")
+@pytest.mark.parametrize("bug, messages", [
+    ("no derivative", ("dW1 is wrong (relative error", "miss the activation's derivative")),
+    ("db mean", ("db1 is wrong", "not the mean")),
+    ("no 1/N", ("N times too large",)),
+    ("activation on output", ("the loss", "The output layer has no activation")),
+    ("always tanh", ("activation='relu'", "pick the forward/backward pair")),
+])
+def test_wrong_mlp_backward_names_the_case_the_gradient_and_the_slip(bug, messages):
+    fails_with("4.4", make_mlp(bug), "for 1 hidden layer", *messages)
 
 
-def test_comparing_a_gradient_with_itself_is_caught():
-    fails_with("4.4", make_gradient_errors(self_compare=True), "its error should be large",
-               "b2")
+def test_a_backward_pass_for_one_hidden_layer_only_is_told_to_loop():
+    text = fails_with("4.4", two_layers_only, "for 2 hidden layers",
+                      "passed for 1 hidden layer but not for 2")
+    assert "loop over" in text
 
 
-def test_gradient_errors_must_return_one_number_per_parameter():
-    fails_with("4.4", lambda f, params: {"W1": 0.0}, "expected a dict with keys")
-    fails_with("4.4", lambda f, params: {k: [0.0, 1.0] for k in params}, "expected one relative error")
+def test_the_mlp_check_names_only_the_wrong_gradients():
+    def wrong_w2(params, x, y, activation):
+        loss, grads = reference_mlp(params, x, y, activation)
+        grads["W2"] = 2 * grads["W2"]
+        return loss, grads
+    text = fails_with("4.4", wrong_w2, "dW2 is wrong (relative error", "dW1, db1, db2 are right")
+    assert float(re.search(r"relative error ([0-9.e+-]+)", text).group(1)) > 0.1
 
 
-def test_gradient_errors_must_restore_params():
-    def leaves_a_mess(loss_and_grads, params):
-        errors = make_gradient_errors()(loss_and_grads, params)
-        params["W1"] += 1.0
-        return errors
-    fails_with("4.4", leaves_a_mess, "left params changed")
+def test_the_mlp_must_not_update_params_or_drop_keys():
+    def updates(params, x, y, activation):
+        loss, grads = reference_mlp(params, x, y, activation)
+        params["W1"] -= 0.1 * grads["W1"]
+        return loss, grads
+    fails_with("4.4", updates, "changed params")
+    fails_with("4.4", lambda p, x, y, a: (reference_mlp(p, x, y, a)[0], {"W1": 0}),
+               "grads should be a dict with the keys of params")
 
 
 # ----------------------------------------------------------------- 4.5
+def make_flops(half=False, first_dx=False, one_product=False):
+    def mlp_flops(sizes, batch):
+        per = 1 if half else 2
+        layers = list(zip(sizes[:-1], sizes[1:]))
+        forward = sum(per * batch * a * b for a, b in layers)
+        backward = forward
+        if not one_product:
+            backward += sum(per * batch * a * b for i, (a, b) in enumerate(layers) if i or first_dx)
+        return forward, backward
+    return mlp_flops
+
+
 @pytest.mark.parametrize("wrong, messages", [
-    (make_train_step(sign=+1.0), ("W1 moved uphill", "b2 moved uphill")),
-    (make_train_step(skip=("b1", "b2")), ("b1 did not change", "b2 did not change")),
-    (make_train_step(use_lr=False), ("moved by the whole gradient: multiply it by lr",)),
-    (make_train_step(copy=True), ("W1 did not change: update it in place",)),
-    (make_train_step(return_after=True), ("the loss after the update",)),
+    (make_flops(half=True), ("for sizes=[4, 3] and batch=1, the forward FLOPs", "2 FLOPs")),
+    (make_flops(first_dx=True), ("the backward FLOPs", "first layer's dx is never needed")),
+    (make_flops(one_product=True), ("two products backward",)),
+    (lambda sizes, batch: 2 * batch * sizes[0] * sizes[1], ("expected 2 values",)),
 ])
-def test_wrong_train_step_fails_with_a_specific_message(wrong, messages):
-    fails_with("4.5", wrong, "in step 1", *messages)
+def test_wrong_flop_counts_fail_with_a_specific_message(wrong, messages):
+    fails_with("4.5", wrong, *messages)

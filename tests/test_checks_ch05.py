@@ -1,52 +1,82 @@
 """The chapter 5 checks discriminate: stubs raise through, solutions pass, slips fail precisely."""
+import math
+
 import numpy as np
 import pytest
 
-from nncourse.checks import check
+from nnlib import Dense
+from nnlib.optim import SGD
+from nncourse.checks import check, registry
+from nncourse.checks.ch05 import schedule
 
 from check_helpers import stub, fails_with
 
 
 # ----------------------------------------------------------------- correct answers
-def minibatches_ok(X, y, batch_size, rng):
-    order = rng.permutation(len(X))
-    return [(X[order[s:s + batch_size]], y[order[s:s + batch_size]])
-            for s in range(0, len(X), batch_size)]
+def lr_schedule_ok(step, total_steps, lr_max, warmup_steps):
+    if step < warmup_steps:
+        return lr_max * (step + 1) / warmup_steps
+    t = (step - warmup_steps) / (total_steps - warmup_steps)
+    return lr_max * 0.5 * (1 + math.cos(math.pi * t))
 
 
-def minibatches_generator(X, y, batch_size, rng):
-    order = rng.permutation(len(X))
-    for start in range(0, len(X), batch_size):
-        idx = order[start:start + batch_size]
-        yield X[idx], y[idx]
-
-
-def momentum_ok(params, grads, velocities, lr, momentum):
-    for p, g, v in zip(params, grads, velocities):
-        v *= momentum
-        v -= lr * g
-        p += v
+def make_sgd(bug=None):
+    def sgd_step(params, grads, velocities, lr, momentum, weight_decay):
+        for p, g, v in zip(params, grads, velocities):
+            wd = weight_decay if (p.ndim > 1 or bug == "decay biases") else 0.0
+            if bug == "no decay":
+                wd = 0.0
+            v *= momentum
+            if bug == "decay outside":
+                v -= lr * g
+                p += v - lr * wd * p
+                continue
+            v -= lr * (g - wd * p if bug == "decay sign" else g + wd * p)
+            p += v
+    return sgd_step
 
 
 def accuracy_ok(y_true, y_pred):
     return float(np.mean(y_true == y_pred))
 
 
-def confusion_ok(y_true, y_pred, n_classes):
-    cm = np.zeros((n_classes, n_classes), dtype=np.int64)
-    for t, p in zip(y_true, y_pred):
-        cm[t, p] += 1
-    return cm
+def make_precision_recall(swap=False, nan=False, percent=False):
+    def precision_recall(y_true, y_pred, n_classes):
+        hits = np.array([np.sum((y_true == c) & (y_pred == c)) for c in range(n_classes)], float)
+        predicted = np.bincount(y_pred, minlength=n_classes)
+        actual = np.bincount(y_true, minlength=n_classes)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if nan:
+                precision, recall = hits / predicted, hits / actual
+            else:
+                precision = np.where(predicted > 0, hits / np.maximum(predicted, 1), 0.0)
+                recall = np.where(actual > 0, hits / np.maximum(actual, 1), 0.0)
+        scale = 100 if percent else 1
+        return (recall, precision) if swap else (scale * precision, scale * recall)
+    return precision_recall
 
 
-def he_ok(n_in, n_out, rng):
-    return rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out)), np.zeros(n_out)
+def make_init(rule=None):
+    def init_layer(n_in, n_out, activation, rng):
+        relu = activation == "relu"
+        if rule == "he everywhere":
+            relu = True
+        std = math.sqrt(2 / n_in) if relu else math.sqrt(2 / (n_in + n_out))
+        if rule == "variance":
+            std = std ** 2
+        if rule == "fan-out" and relu:
+            std = math.sqrt(2 / n_out)
+        return rng.normal(0.0, std, size=(n_in, n_out)), np.zeros(n_out)
+    return init_layer
 
 
-CORRECT = [("5.1", minibatches_ok), ("5.1", minibatches_generator), ("5.2", momentum_ok),
-           ("5.3", accuracy_ok), ("5.3", lambda t, p: (t == p).mean()), ("5.4", confusion_ok),
-           ("5.5", he_ok), ("5.5", lambda n_in, n_out, rng: (np.sqrt(2 / n_in) * rng.standard_normal(
-               (n_in, n_out)), np.zeros(n_out)))]
+CORRECT = [("5.1", lr_schedule_ok), ("5.2", make_sgd()), ("5.3", accuracy_ok),
+           ("5.3", lambda t, p: (t == p).mean()), ("5.4", make_precision_recall()),
+           ("5.5", make_init())]
+
+
+def test_every_chapter_5_exercise_is_tested():
+    assert {k for k in registry() if k.startswith("5.")} == {e for e, _ in CORRECT}
 
 
 @pytest.mark.parametrize("exercise_id", ["5.1", "5.2", "5.3", "5.4", "5.5"])
@@ -62,126 +92,84 @@ def test_a_correct_answer_passes(exercise_id, answer, capsys):
 
 
 # ----------------------------------------------------------------- 5.1
-def drop_last(X, y, batch_size, rng):
-    order = rng.permutation(len(X))
-    return [(X[order[s:s + batch_size]], y[order[s:s + batch_size]])
-            for s in range(0, len(X) - batch_size + 1, batch_size)]
-
-
-def two_shuffles(X, y, batch_size, rng):
-    ox, oy = rng.permutation(len(X)), rng.permutation(len(X))
-    return [(X[ox[s:s + batch_size]], y[oy[s:s + batch_size]]) for s in range(0, len(X), batch_size)]
-
-
-def no_shuffle(X, y, batch_size, rng):
-    return [(X[s:s + batch_size], y[s:s + batch_size]) for s in range(0, len(X), batch_size)]
-
-
-def shuffle_in_place(X, y, batch_size, rng):
-    idx = np.arange(len(X))
-    rng.shuffle(idx)
-    idx = idx[::-1]  # any other order than rng.permutation's
-    return [(X[idx[s:s + batch_size]], y[idx[s:s + batch_size]]) for s in range(0, len(X), batch_size)]
-
-
-@pytest.mark.parametrize("wrong, message", [
-    (drop_last, "you dropped the last 2 sample(s)"),
-    (two_shuffles, "no longer match row for row"),
-    (no_shuffle, "the batches are in the original order"),
-    (shuffle_in_place, "expected rng.permutation(10)"),
-    (lambda X, y, batch_size, rng: None, "returned None"),
-    (lambda X, y, batch_size, rng: [X, y], "batch 0: expected 2 values"),
-    (lambda X, y, batch_size, rng: minibatches_ok(X, y, batch_size + 1, rng), "batch sizes should be"),
+@pytest.mark.parametrize("bug, messages", [
+    ("warmup from 0", ("warmup_steps=2", "first wrong: step 0", "use (step + 1) / warmup_steps")),
+    ("no warmup", ("should rise linearly",)),
+    ("decay from step 0", ("measure t from step - warmup_steps",)),
+    ("full period", ("half a period",)),
+    ("plain cosine", ("goes negative",)),
 ])
-def test_wrong_minibatches_fail_with_a_specific_message(wrong, message):
-    fails_with("5.1", wrong, message)
+def test_wrong_schedules_name_the_settings_the_step_and_the_slip(bug, messages):
+    fails_with("5.1", lambda s, total, lr, w: schedule(s, total, lr, w, bug), *messages)
+
+
+def test_a_schedule_must_return_one_number():
+    fails_with("5.1", lambda s, total, lr, w: [lr, lr], "expected one learning rate")
 
 
 # ----------------------------------------------------------------- 5.2
-def plain_sgd(params, grads, velocities, lr, momentum):
-    for p, g in zip(params, grads):
-        p -= lr * g
-
-
-def rebinding(params, grads, velocities, lr, momentum):
-    for p, g, v in zip(params, grads, velocities):
-        v = momentum * v - lr * g  # a new array: velocities[i] stays zero
-        p += v
-
-
-def torch_style(params, grads, velocities, lr, momentum):
-    for p, g, v in zip(params, grads, velocities):
-        v *= momentum
-        v += g
-        p -= lr * v
-
-
-def wrong_sign(params, grads, velocities, lr, momentum):
-    for p, g, v in zip(params, grads, velocities):
-        v *= momentum
-        v -= lr * g
-        p -= v
-
-
-def returns_new(params, grads, velocities, lr, momentum):
-    return [p - lr * g for p, g in zip(params, grads)]
-
-
-def velocity_unused(params, grads, velocities, lr, momentum):
-    for p, g, v in zip(params, grads, velocities):
-        v *= momentum
-        v -= lr * g
-        p -= lr * g  # plain SGD: the velocity is kept but never used
-
-
-@pytest.mark.parametrize("wrong, message", [
-    (plain_sgd, "The velocities stayed zero: update them in place"),
-    (rebinding, "The velocities stayed zero: update them in place"),
-    (velocity_unused, "after step 2 with lr=0.1, momentum=0.9, params[0]"),
-    (velocity_unused, "ignores the velocity from the previous step"),
-    (torch_style, "the PyTorch convention"),
-    (wrong_sign, "The step goes the wrong way"),
-    (returns_new, "the params did not change: update them in place"),
+@pytest.mark.parametrize("bug, messages", [
+    ("no decay", ("params[0] (weights W)", "were not decayed")),
+    ("decay biases", ("params[1] (biases b)", "not biases")),
+    ("decay outside", ("inside the velocity",)),
+    ("decay sign", ("should shrink the weights",)),
 ])
-def test_wrong_momentum_fails_with_a_specific_message(wrong, message):
-    fails_with("5.2", wrong, message)
+def test_wrong_weight_decay_names_the_step_the_parameter_and_the_slip(bug, messages):
+    fails_with("5.2", make_sgd(bug), "after step 1 with lr=0.1, momentum=0.9, weight_decay=0.05",
+               *messages)
 
 
-# ----------------------------------------------------------------- 5.3 / 5.4
+def test_a_step_that_is_not_in_place_is_caught():
+    def copies(params, grads, velocities, lr, momentum, weight_decay):
+        for p, g, v in zip(params, grads, velocities):
+            v = momentum * v - lr * g
+            p = p + v
+    fails_with("5.2", copies, "did not change: update them in place")
+
+
+def test_nnlibs_own_sgd_is_refused():
+    def via_nnlib(params, grads, velocities, lr, momentum, weight_decay):
+        SGD(lr, momentum=momentum, weight_decay=weight_decay).step(zip(params, grads), backend="numpy")
+    fails_with("5.2", via_nnlib, "you called nnlib.optim.Optimizer.step", "Write it yourself")
+
+
+# ----------------------------------------------------------------- 5.3
 @pytest.mark.parametrize("wrong, message", [
     (lambda t, p: int(np.sum(t == p)), "not the count"),
     (lambda t, p: 100 * np.mean(t == p), "not a percentage"),
-    (lambda t, p: np.mean(t != p), "That is the error rate"),
-    (lambda t, p: t == p, "expected a single number"),
+    (lambda t, p: np.mean(t != p), "error rate"),
 ])
 def test_wrong_accuracy_fails_with_a_specific_message(wrong, message):
-    fails_with("5.3", wrong, message)
+    fails_with("5.3", wrong, "for y_true=[0, 1, 2, 1], y_pred=[0, 1, 1, 1]", message)
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda t, p, k: confusion_ok(t, p, k).T, "Your matrix is transposed"),
-    (lambda t, p, k: confusion_ok(t, p, k).astype(float), "expected int values, got dtype float64"),
-    (lambda t, p, k: confusion_ok(t, p, int(max(t.max(), p.max())) + 1), "expected shape (4, 4), got (2, 2)"),
+# ----------------------------------------------------------------- 5.4
+@pytest.mark.parametrize("wrong, messages", [
+    (make_precision_recall(swap=True), ("the precision", "swapped")),
+    (make_precision_recall(nan=True), ("n_classes=4", "is NaN", "Define it as 0")),
+    (make_precision_recall(percent=True), ("not percentages",)),
+    (lambda t, p, k: float(np.mean(t == p)), ("expected 2 values",)),
 ])
-def test_wrong_confusion_matrix_fails_with_a_specific_message(wrong, message):
-    fails_with("5.4", wrong, message)
+def test_wrong_precision_recall_fails_with_a_specific_message(wrong, messages):
+    fails_with("5.4", wrong, *messages)
 
 
 # ----------------------------------------------------------------- 5.5
-@pytest.mark.parametrize("wrong, message", [
-    (lambda n_in, n_out, rng: (rng.normal(0, np.sqrt(2 / n_out), (n_in, n_out)), np.zeros(n_out)),
-     "uses the fan-in n_in, not n_out"),
-    (lambda n_in, n_out, rng: (rng.normal(0, 2 / n_in, (n_in, n_out)), np.zeros(n_out)),
-     "2 / n_in is the variance"),
-    (lambda n_in, n_out, rng: (rng.normal(0, 1, (n_in, n_out)), np.zeros(n_out)),
-     "Scale the standard normal numbers"),
-    (lambda n_in, n_out, rng: (rng.normal(0, np.sqrt(2 / n_in), (n_out, n_in)), np.zeros(n_out)),
-     "(transposed)"),
-    (lambda n_in, n_out, rng: (rng.normal(0, np.sqrt(2 / n_in), (n_in, n_out)), np.ones(n_out)),
-     "b (biases start at zero)"),
-    (lambda n_in, n_out, rng: (np.random.normal(0, np.sqrt(2 / n_in), (n_in, n_out)), np.zeros(n_out)),
-     "draw the numbers from the rng you are given"),
-    (lambda n_in, n_out, rng: (np.zeros((n_in, n_out)), np.zeros(n_out)), "standard deviation 0.0000"),
+@pytest.mark.parametrize("wrong, messages", [
+    (make_init("he everywhere"), ("activation='tanh'", "That is the rule for relu")),
+    (make_init("variance"), ("n_in=400, n_out=300, activation='relu'", "the variance")),
+    (make_init("fan-out"), ("fan-in n_in, not n_out",)),
+    (lambda n_in, n_out, a, rng: (np.random.normal(0, math.sqrt(2 / n_in), (n_in, n_out)),
+                                  np.zeros(n_out)), ("same seed gave different W",)),
+    (lambda n_in, n_out, a, rng: (rng.normal(0, math.sqrt(2 / n_in), (n_out, n_in)), np.zeros(n_out)),
+     ("(transposed)",)),
 ])
-def test_wrong_he_init_fails_with_a_specific_message(wrong, message):
-    fails_with("5.5", wrong, message)
+def test_wrong_init_fails_with_a_specific_message(wrong, messages):
+    fails_with("5.5", wrong, *messages)
+
+
+def test_nnlibs_own_dense_initialisation_is_refused():
+    def via_dense(n_in, n_out, activation, rng):
+        layer = Dense(n_in, n_out, init="he", seed=0)
+        return layer.W, layer.b
+    fails_with("5.5", via_dense, "you called nnlib.layers.dense.Dense.reset", "Write it yourself")

@@ -47,7 +47,25 @@ FORBIDDEN = {
     # chapter 3: the dense layer and the model
     "3.1": ("nnlib.functional.dense_forward", "nnlib.layers.Dense", "nnlib.Dense"),
     "3.2": ("nnlib.Sequential",),
+    # chapter 4: backpropagation (checks also watch the call: nncourse.checks._own)
+    "4.1": ("nnlib.functional.activations.relu_backward", "nnlib.layers.base.Layer.backward"),
+    "4.3": ("nnlib.functional.losses.softmax_cross_entropy",),
+    "4.4": ("nnlib.model.Sequential.backward", "nnlib.model.Sequential.fit",
+            "nnlib.layers.base.Layer.backward", "nnlib.backends.layerwise.backward",
+            "nnlib.gradcheck.numerical_gradient"),
+    "4.5": (),
+    # chapter 5: training on the digits
+    "5.1": (),
+    "5.2": ("nnlib.optim.Optimizer.step", "nnlib.optim.SGD._numpy"),
+    "5.3": ("nnlib.model.Sequential.evaluate",),
+    "5.4": (),
+    "5.5": ("nnlib.layers.dense.Dense.reset",),
 }
+
+# Exercises whose checks call the answer through ``nncourse.checks._own.call_own``,
+# which watches the call itself for these entries (and so does the grader, which
+# replays those calls): ``refuse`` leaves them to it, so both say the same thing.
+CHECKED_AT_CALL = frozenset({"4.1", "4.3", "4.4", "4.5", "5.1", "5.2", "5.3", "5.4", "5.5"})
 
 MESSAGE = ("your {function} calls {names}: write it yourself; nnlib's version is the "
            "reference you are compared with.")
@@ -81,6 +99,8 @@ def violations(exercise_id, answer):
 
 def refuse(exercise_id, answer):
     """Raise CheckFailed if ``answer`` merely calls nnlib's implementation (``check`` calls this)."""
+    if str(exercise_id) in CHECKED_AT_CALL:
+        return
     names = violations(exercise_id, answer)
     if names:
         raise CheckFailed(message(exercise_id, names, getattr(answer, "__name__", "answer")))

@@ -3,6 +3,7 @@
     nnlib-grade check exercises/04_backprop.ipynb
     nnlib-grade batch SUBMISSIONS/ --assignment 04_backprop --out grades/ [--resume]
     nnlib-grade validate [solutions/*.ipynb]
+    nnlib-grade progress [FOLDER]      (a learner's points over every chapter: progress.py)
 
 Exit status: ``check`` 0 when every exercise passes, 1 when some do not,
 2 when the notebook cannot be graded; ``batch`` 0 when it ran (whatever the
@@ -16,6 +17,7 @@ import re
 import sys
 from pathlib import Path
 
+from nncourse.grade import progress
 from nncourse.grade.notebook import Assignment, AssignmentError, SubmissionError, check_assignment, read_submission
 from nncourse.grade.runner import Limits
 
@@ -65,6 +67,7 @@ def parser():
         command.add_argument("--memory", type=size, default=size("4G"), help="memory limit per kernel (default 4G)")
     validate = sub.add_parser("validate", help="check nbgrader schema-v3 metadata")
     validate.add_argument("notebooks", type=Path, nargs="*", help="default: every solutions notebook")
+    progress.add_parser(sub)
     return p
 
 
@@ -81,7 +84,8 @@ def main(argv=None):
     use_cuda_simulator_without_gpu()
     args = parser().parse_args(argv)
     try:
-        return {"check": run_check, "batch": run_batch, "validate": run_validate}[args.command](args)
+        return {"check": run_check, "batch": run_batch, "validate": run_validate,
+                "progress": lambda a: progress.run(a, find_assignment, _limits(a))}[args.command](args)
     except (SubmissionError, AssignmentError) as exc:
         print(f"nnlib-grade: {exc}", file=sys.stderr)
         return 2

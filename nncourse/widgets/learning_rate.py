@@ -14,7 +14,15 @@ so the curves differ only by the learning rate:
 - too small: the loss crawls, barely lower after all the steps;
 - about right: the loss falls steadily and the boundary follows the spirals;
 - too large: the loss jumps up and down or climbs: training diverges.
+
+In the exercise notebook the learner's own backward pass drives it:
+``LearningRateExplorer(loss_and_grads=lambda p, X, y: mlp_backward(p, X, y, "tanh"))``.
+While that function is still a stub the explorer shows a short message
+instead of a plot (it does not raise), and retrains as soon as the learner
+has written it and moves the slider or runs the cell again.
 """
+import html
+
 import ipywidgets as widgets
 import numpy as np
 
@@ -44,29 +52,39 @@ def forward(params, x):
     return a1 @ params["W2"] + params["b2"]  # (m, n_out)
 
 
-def train(X, y, lr, epochs=300, n_hidden=32, seed=0):
+def loss_and_grads(params, X, y):
+    """(loss, grads) of the tanh network with nnlib's reference pairs; None when z2 overflowed."""
+    z1, cache1 = F.dense_forward(X, params["W1"], params["b1"])
+    a1, cache_act = F.tanh_forward(z1)
+    z2, cache2 = F.dense_forward(a1, params["W2"], params["b2"])
+    if not np.isfinite(z2).all():
+        return None
+    loss, dz2 = F.softmax_cross_entropy(z2, y)
+    da1, dW2, db2 = F.dense_backward(dz2, cache2)
+    dz1 = F.tanh_backward(da1, cache_act)
+    _, dW1, db1 = F.dense_backward(dz1, cache1)
+    return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+
+
+def train(X, y, lr, epochs=300, n_hidden=32, seed=0, gradients=None):
     """Full-batch gradient descent from fixed initial weights.
 
     Returns (params, losses): the final weights and the loss before each
     step, shape (epochs,). Stops early (losses then shorter) if the loss
-    stops being finite.
+    stops being finite. ``gradients(params, X, y) -> (loss, grads)`` replaces
+    the reference backward pass (the learner's own, in exercise 4.4).
     """
     params = init_params(X.shape[1], n_hidden, int(y.max()) + 1, seed)
     losses = []
-    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run may overflow
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a diverging run may overflow
         for _ in range(epochs):
-            z1, cache1 = F.dense_forward(X, params["W1"], params["b1"])
-            a1, cache_act = F.tanh_forward(z1)
-            z2, cache2 = F.dense_forward(a1, params["W2"], params["b2"])
-            if not np.isfinite(z2).all():
+            result = (gradients or loss_and_grads)(params, X, y)
+            if result is None or not np.isfinite(result[0]):
                 break
-            loss, dz2 = F.softmax_cross_entropy(z2, y)
-            losses.append(loss)
-            da1, dW2, db2 = F.dense_backward(dz2, cache2)
-            dz1 = F.tanh_backward(da1, cache_act)
-            _, dW1, db1 = F.dense_backward(dz1, cache1)
-            for name, grad in (("W1", dW1), ("b1", db1), ("W2", dW2), ("b2", db2)):
-                params[name] -= lr * grad
+            loss, grads = result
+            losses.append(float(loss))
+            for name in params:
+                params[name] -= lr * np.asarray(grads[name])
     return params, np.array(losses)
 
 
@@ -99,9 +117,19 @@ class LearningRateExplorer(_render.Explorer):
     State: ``lr``, ``params``, ``losses`` (the loss before each step),
     ``verdict`` ("learning", "crawling", "unstable" or "diverging"),
     ``accuracy`` (on the training points; None when training blew up).
+
+    ``loss_and_grads(params, X, y) -> (loss, grads)``, when given, is the
+    backward pass the explorer trains with (params and grads: {"W1", "b1",
+    "W2", "b2"}). While it raises NotImplementedError (an unwritten exercise)
+    or any other error, ``verdict`` is "not written" or "error", ``status``
+    says so in one line and no plot is drawn; nothing is raised.
     """
 
-    def __init__(self, lr=1.0, epochs=300, n_hidden=32, seed=0):
+    def __init__(self, lr=1.0, epochs=300, n_hidden=32, seed=0, loss_and_grads=None):
+        if loss_and_grads is not None and not callable(loss_and_grads):
+            raise TypeError(f"loss_and_grads must be a function (params, X, y) -> (loss, grads), "
+                            f"got {type(loss_and_grads).__name__}.")
+        self.gradients = loss_and_grads
         self.epochs, self.n_hidden, self.seed = epochs, n_hidden, seed
         self.X, self.y = spirals(300, n_classes=3, noise=0.2, seed=seed)
         self.slider = widgets.FloatLogSlider(value=lr, base=10, min=-3, max=2, step=0.25,
@@ -115,7 +143,22 @@ class LearningRateExplorer(_render.Explorer):
     def update(self):
         """Retrain from the same start with the slider's lr, then redraw."""
         self.lr = float(self.slider.value)
-        self.params, self.losses = train(self.X, self.y, self.lr, self.epochs, self.n_hidden, self.seed)
+        try:
+            self.params, self.losses = train(self.X, self.y, self.lr, self.epochs, self.n_hidden,
+                                             self.seed, self.gradients)
+        except NotImplementedError as stub:  # the learner's exercise, not written yet
+            self._not_trained("not written", f"\u270e Your backward pass is not written yet "
+                              f"({html.escape(str(stub))}). Write it, then run this cell again: the "
+                              f"explorer will train with it.")
+            return
+        except Exception as error:  # noqa: BLE001 - the learner's bug, shown instead of a plot
+            self._not_trained("error", f"\u2718 Your backward pass raised "
+                              f"{type(error).__name__}: {html.escape(str(error))}. Run its check "
+                              f"cell to find out on which input it goes wrong.")
+            return
+        if len(self.losses) == 0:
+            self._not_trained("error", "\u2718 The very first loss was not a finite number.")
+            return
         self.verdict = verdict(self.losses, self.epochs)
         finite = (len(self.losses) == self.epochs and np.isfinite(self.losses).all()
                   and all(np.isfinite(p).all() for p in self.params.values()))
@@ -132,6 +175,11 @@ class LearningRateExplorer(_render.Explorer):
         self._draw_loss(ax_loss)
         self._draw_boundary(ax_points, finite)
         self.image.value = _render.png_bytes(fig)
+
+    def _not_trained(self, what, message):
+        self.params, self.losses, self.verdict, self.accuracy = None, np.array([]), what, None
+        self.status.value = message
+        self.image.value = b""
 
     def _draw_loss(self, ax):
         ax.plot(np.arange(len(self.losses)), self.losses, color=CLASS_COLORS[1])
