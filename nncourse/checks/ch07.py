@@ -1,13 +1,13 @@
-"""Checks for chapter 6, speedups (``solutions/06_speedups.ipynb``).
+"""Checks for chapter 7, speedups (``solutions/07_speedups.ipynb``).
 
-6.1 ``build_relu_kernel() -> kernel``: a numba.cuda kernel ``relu_kernel(z, a)``
+7.1 ``build_relu_kernel() -> kernel``: a numba.cuda kernel ``relu_kernel(z, a)``
     with a[i] = max(z[i], 0), one thread per element, launched as
     ``relu_kernel[blocks, threads](z, a)`` with blocks * threads >= len(z).
-6.2 ``build_tiled_matmul(tile) -> kernel``: ``matmul_kernel(A, B, C)`` computing
+7.2 ``build_tiled_matmul(tile) -> kernel``: ``matmul_kernel(A, B, C)`` computing
     C = A @ B with tile x tile shared-memory tiles; launched with blocks of
     (tile, tile) threads, thread (ty, tx) of block (by, bx) owning
     C[by * tile + ty, bx * tile + tx].
-6.3 ``speedup(times_before, times_after, n_workers) -> (speedup, efficiency)``
+7.3 ``speedup(times_before, times_after, n_workers) -> (speedup, efficiency)``
     from repeated timings: best (minimum) before / best after, and that
     speedup divided by the number of workers.
 
@@ -27,7 +27,7 @@ from nncourse.checks import CheckFailed, call, exercise, expect_scalar, expect_t
 SENTINEL = -12345.0  # marks memory a kernel must not touch
 
 
-# ------------------------------------------------------------------ 6.1
+# ------------------------------------------------------------------ 7.1
 def launch_relu(kernel, z, threads):
     """Run relu_kernel on z with `threads` per block and just enough blocks.
 
@@ -81,7 +81,7 @@ def get_kernel(build, *args):
     return kernel
 
 
-@exercise("6.1", "an elementwise kernel: one thread per element")
+@exercise("7.1", "an elementwise kernel: one thread per element")
 def check_relu_kernel(build_relu_kernel):
     kernel = get_kernel(build_relu_kernel)
     z = np.round(rng(61).normal(size=70), 2)  # (70,): not a multiple of the block size
@@ -90,7 +90,7 @@ def check_relu_kernel(build_relu_kernel):
     return "correct for 1, 2 and 3 blocks, with idle threads in the last block."
 
 
-# ------------------------------------------------------------------ 6.2
+# ------------------------------------------------------------------ 7.2
 def kernel_source(kernel):
     """The Python source of a numba.cuda kernel (GPU dispatcher or simulator)."""
     fn = getattr(kernel, "py_func", None) or getattr(kernel, "fn", None)
@@ -140,7 +140,7 @@ def expect_matmul(kernel, tile, n, k, m, seed=62):
                           f"yours is {show(C[i, j])}.{hint}")
 
 
-@exercise("6.2", "a tiled matmul with shared memory")
+@exercise("7.2", "a tiled matmul with shared memory")
 def check_tiled_matmul(build_tiled_matmul):
     kernel = get_kernel(build_tiled_matmul, 4)
     expect_tiling(kernel)
@@ -149,7 +149,7 @@ def check_tiled_matmul(build_tiled_matmul):
     return "C = A @ B with 4 x 4 tiles, also when the sizes are not multiples of the tile."
 
 
-# ------------------------------------------------------------------ 6.3
+# ------------------------------------------------------------------ 7.3
 def reference_speedup(times_before, times_after, n_workers):
     s = min(times_before) / min(times_after)
     return s, s / n_workers
@@ -173,7 +173,7 @@ def expect_speedup(speedup, before, after, n_workers):
     expect_scalar(got[1], eff, f"{what}: the efficiency (speedup / n_workers)")
 
 
-@exercise("6.3", "speedup and efficiency from timings")
+@exercise("7.3", "speedup and efficiency from timings")
 def check_speedup(speedup):
     expect_speedup(speedup, (2.0, 1.9, 2.4), (0.55, 0.5, 0.62), 4)
     expect_speedup(speedup, (0.9, 0.8), (1.1, 1.6), 2)  # a slow-down: speedup < 1

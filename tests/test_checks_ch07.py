@@ -1,4 +1,4 @@
-"""The chapter 6 checks discriminate: stubs and plausible wrong answers fail, solutions pass.
+"""The chapter 7 checks discriminate: stubs and plausible wrong answers fail, solutions pass.
 
 The kernels are launched by the checks, in the CUDA simulator without a GPU.
 """
@@ -13,7 +13,7 @@ def stub(*args):
     raise NotImplementedError("Exercise 6.x: stub")
 
 
-# ------------------------------------------------------------------ 6.1
+# ------------------------------------------------------------------ 7.1
 def relu_right():
     @cuda.jit
     def relu_kernel(z, a):
@@ -50,7 +50,7 @@ def relu_wrong_maths():
 
 
 def test_relu_check_passes_the_solution(capsys):
-    check("6.1", relu_right)  # raises CheckFailed on a wrong answer
+    check("7.1", relu_right)  # raises CheckFailed on a wrong answer
 
 
 @pytest.mark.parametrize("wrong,message", [
@@ -62,15 +62,15 @@ def test_relu_check_passes_the_solution(capsys):
 ])
 def test_relu_check_rejects_wrong_kernels(wrong, message):
     with pytest.raises(CheckFailed, match=message):
-        check("6.1", wrong)
+        check("7.1", wrong)
 
 
 def test_relu_check_lets_the_stub_error_through():
     with pytest.raises(NotImplementedError, match="Exercise 6.x"):
-        check("6.1", stub)
+        check("7.1", stub)
 
 
-# ------------------------------------------------------------------ 6.2
+# ------------------------------------------------------------------ 7.2
 def tiled_right(tile):
     @cuda.jit
     def matmul_kernel(A, B, C):
@@ -166,7 +166,7 @@ def tiled_no_bounds_on_load(tile):
 
 
 def test_tiled_check_passes_the_solution(capsys):
-    check("6.2", tiled_right)  # raises CheckFailed on a wrong answer
+    check("7.2", tiled_right)  # raises CheckFailed on a wrong answer
 
 
 @pytest.mark.parametrize("wrong,message", [
@@ -177,15 +177,15 @@ def test_tiled_check_passes_the_solution(capsys):
 ])
 def test_tiled_check_rejects_wrong_kernels(wrong, message):
     with pytest.raises(CheckFailed, match=message):
-        check("6.2", wrong)
+        check("7.2", wrong)
 
 
 def test_tiled_check_lets_the_stub_error_through():
     with pytest.raises(NotImplementedError):
-        check("6.2", stub)
+        check("7.2", stub)
 
 
-# ------------------------------------------------------------------ 6.3
+# ------------------------------------------------------------------ 7.3
 def speedup_right(before, after, n_workers):
     s = min(before) / min(after)
     return s, s / n_workers
@@ -199,10 +199,10 @@ def speedup_right(before, after, n_workers):
 ])
 def test_speedup_check_discriminates(wrong, message):
     with pytest.raises(CheckFailed, match=message):
-        check("6.3", wrong)
+        check("7.3", wrong)
 
 
 def test_speedup_check_passes_the_solution_and_not_the_stub():
-    check("6.3", speedup_right)  # raises CheckFailed on a wrong answer
+    check("7.3", speedup_right)  # raises CheckFailed on a wrong answer
     with pytest.raises(NotImplementedError):
-        check("6.3", stub)
+        check("7.3", stub)
