@@ -4,15 +4,15 @@ NumPy reference in ``nnlib.functional``; Numba kernels in ``nnlib.kernels``.
 """
 from nnlib import functional
 from nnlib.history import History
-from nnlib.layers import Dense, ReLU, Sigmoid, Tanh
+from nnlib.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sigmoid, Tanh
 from nnlib.model import Sequential
 from nnlib.optim import SGD, Adam
 from nnlib.perceptron import Perceptron
 
 __version__ = "0.1.0"
 __all__ = [
-    "Adam", "Dense", "History", "Perceptron", "ReLU", "SGD", "Sequential",
-    "Sigmoid", "Tanh", "functional", "__version__",
+    "Adam", "Conv2D", "Dense", "Flatten", "History", "MaxPool2D", "Perceptron", "ReLU", "SGD",
+    "Sequential", "Sigmoid", "Tanh", "functional", "__version__",
 ]
 
 # The public submodules as attributes, imported on first use (PEP 562), so

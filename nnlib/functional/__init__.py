@@ -15,7 +15,8 @@ where the loss is the mean over the batch.
 One file per family, each with banners naming the notebook that teaches it:
 - ``dense.py``: z = x @ W + b (notebooks 03, 04);
 - ``activations.py``: sigmoid (02), relu, tanh (03), their derivatives (04);
-- ``losses.py``: softmax, cross-entropy (04, 05), log-loss (02), mse.
+- ``losses.py``: softmax, cross-entropy (04, 05), log-loss (02), mse;
+- ``conv.py``: conv2d, maxpool2d, flatten (08).
 """
 from nnlib.functional.activations import (
     ACTIVATIONS,
@@ -29,6 +30,14 @@ from nnlib.functional.activations import (
     tanh_backward,
     tanh_forward,
 )
+from nnlib.functional.conv import (
+    conv2d_backward,
+    conv2d_forward,
+    flatten_backward,
+    flatten_forward,
+    maxpool2d_backward,
+    maxpool2d_forward,
+)
 from nnlib.functional.dense import dense_backward, dense_forward
 from nnlib.functional.losses import (
     LOSSES,
@@ -40,7 +49,9 @@ from nnlib.functional.losses import (
 )
 
 __all__ = [
-    "ACTIVATIONS", "LOSSES", "binary_cross_entropy", "dense_backward", "dense_forward",
+    "ACTIVATIONS", "LOSSES", "binary_cross_entropy", "conv2d_backward", "conv2d_forward",
+    "dense_backward", "dense_forward", "flatten_backward", "flatten_forward",
+    "maxpool2d_backward", "maxpool2d_forward",
     "identity_backward", "identity_forward", "log_softmax", "mse", "relu_backward",
     "relu_forward", "sigmoid", "sigmoid_backward", "sigmoid_forward", "softmax",
     "softmax_cross_entropy", "tanh_backward", "tanh_forward",

@@ -55,9 +55,9 @@ def output_size(H, W, KH, KW, stride, padding, what="the kernel"):
     return (H + 2 * padding - KH) // stride + 1, (W + 2 * padding - KW) // stride + 1
 
 
-def check_images(x, name="x"):
-    """x as a float array of shape (N, C, H, W), or an error that says how to reshape it."""
-    x = as_float_array(x, name)
+def check_images(x, name="x", dtype=None):
+    """x as a float array (of ``dtype``, if given) of shape (N, C, H, W), or an error that says how to reshape it."""
+    x = as_float_array(x, name, dtype=dtype)
     if x.ndim != 4:
         hints = {
             2: f"Flat images of shape (N, H*W) are reshaped with {name}.reshape(N, 1, H, W), "

@@ -11,6 +11,8 @@ Taught in notebooks 03 (forward) and 04 (backward).
 from nnlib.backends import BACKENDS
 from nnlib.layers.activations import Activation, ReLU, Sigmoid, Tanh
 from nnlib.layers.base import Layer
+from nnlib.layers.conv import Conv2D, Flatten, MaxPool2D
 from nnlib.layers.dense import INITS, Dense
 
-__all__ = ["BACKENDS", "INITS", "Activation", "Dense", "Layer", "ReLU", "Sigmoid", "Tanh"]
+__all__ = ["BACKENDS", "INITS", "Activation", "Conv2D", "Dense", "Flatten", "Layer", "MaxPool2D",
+           "ReLU", "Sigmoid", "Tanh"]

@@ -26,6 +26,7 @@ from nnlib.backends import DEFAULT_BACKEND, check_backend
 REFERENCE = "nnlib.functional"
 NUMBA = "nnlib.backends.numba_ops"
 CUDA = "nnlib.backends.cuda_ops"
+_PAIRS = {}  # (layer type, backend) -> (forward, backward), filled by Layer.kernel_pair
 
 
 class Layer:
@@ -43,16 +44,20 @@ class Layer:
     # ---- the pair, on a backend
     def kernel_pair(self, backend):
         """(forward, backward) for ``backend``; a clear error when this layer has none there."""
-        backend = check_backend(backend)
-        where = self.kernels.get(backend)
-        if where is None:
-            have = ", ".join(repr(b) for b in self.kernels)
-            raise ValueError(
-                f"{self!r} has no kernels for backend={backend!r} (it has {have}); "
-                f"use backend='numba' (or 'numpy') for a model with this layer."
-            )
-        module = importlib.import_module(where)
-        return getattr(module, f"{self.op}_forward"), getattr(module, f"{self.op}_backward")
+        key = (type(self), backend)
+        if key not in _PAIRS:  # looked up once per layer type and backend
+            backend = check_backend(backend)
+            where = self.kernels.get(backend)
+            if where is None:
+                have = ", ".join(repr(b) for b in self.kernels)
+                raise ValueError(
+                    f"{self!r} has no kernels for backend={backend!r} (it has {have}); "
+                    f"use backend='numba' (or 'numpy') for a model with this layer."
+                )
+            module = importlib.import_module(where)
+            _PAIRS[key] = (getattr(module, f"{self.op}_forward"),
+                           getattr(module, f"{self.op}_backward"))
+        return _PAIRS[key]
 
     def forward(self, x, backend=DEFAULT_BACKEND, training=False):
         """This layer's output for x, computed by ``backend``'s kernels.

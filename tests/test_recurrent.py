@@ -1,0 +1,140 @@
+"""RNN and LSTM: reference vs Numba kernels, gradients, layers, Sequential, a memory task.
+
+Gradients against centred finite differences in float64 (backpropagation
+through time, both output kinds), the compiled time loop against the
+reference, training in Sequential on both CPU backends, and an LSTM that
+must remember the first element of a sequence for ten steps.
+"""
+import numpy as np
+import pytest
+
+from nnlib import SGD, Adam, Dense, Sequential
+from nnlib.backends import numba_recurrent
+from nnlib.functional import recurrent as F
+from nnlib.gradcheck import check_layer
+from nnlib.layers.recurrent import LSTM, RNN
+
+LAYERS = {"rnn": RNN, "lstm": LSTM}
+
+
+def with_random_bias(layer, rng):
+    layer.b = rng.normal(size=layer.b.shape)  # the forget bias of 1 is tested on its own
+    return layer
+
+
+@pytest.mark.parametrize("name", LAYERS)
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_gradients_match_finite_differences(backend, rng, name, return_sequences):
+    layer = with_random_bias(LAYERS[name](3, 4, return_sequences, init=0.5, seed=1), rng)
+    # Three steps: the difference quotients' absolute error is ~1e-11, so an entry of the
+    # gradient below ~1e-4 (dWh's, which gradients from far steps feed) can exceed 1e-7
+    # relative with a correct backward; a wrong one is off by far more than 1e-3.
+    errors = check_layer(layer, rng.normal(size=(2, 3, 3)), backend=backend)
+    assert set(errors) == {"x", "Wx", "Wh", "b"}
+    assert max(errors.values()) < 1e-7, errors
+
+
+@pytest.mark.parametrize("name", LAYERS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_numba_matches_reference_on_random_shapes(rng, name, dtype):
+    tol = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-5)
+    G = 4 if name == "lstm" else 1
+    for _ in range(6):
+        N, T, D, H = rng.integers(1, 7, size=4)
+        rs = bool(rng.random() < 0.5)
+        x = rng.normal(size=(N, T, D)).astype(dtype)
+        Wx, Wh = (0.5 * rng.normal(size=(n, G * H)).astype(dtype) for n in (D, H))
+        b = rng.normal(size=G * H).astype(dtype)
+        results = []
+        for module in (F, numba_recurrent):
+            out, cache = getattr(module, f"{name}_forward")(x, Wx, Wh, b, rs)
+            dout = np.random.default_rng(0).normal(size=out.shape).astype(dtype)
+            results.append((out, *getattr(module, f"{name}_backward")(dout, cache)))
+        for ref, got in zip(*results):
+            assert got.dtype == dtype and got.shape == ref.shape
+            np.testing.assert_allclose(got, ref, **tol)
+
+
+def test_lstm_forget_gate_bias_starts_at_one():
+    b = LSTM(3, 4, seed=0).b
+    np.testing.assert_array_equal(b[4:8], 1.0)
+    np.testing.assert_array_equal(np.r_[b[:4], b[8:]], 0.0)
+    assert not RNN(3, 4, seed=0).b.any()
+
+
+def sequences(n=9, T=4, D=3, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, T, D)), rng.integers(0, 2, n)
+
+
+STACKS = {
+    "lstm": lambda: [LSTM(3, 5), Dense(5, 2)],
+    "rnn": lambda: [RNN(3, 5), Dense(5, 2)],
+    "stacked": lambda: [LSTM(3, 4, return_sequences=True), RNN(4, 5), Dense(5, 2)],
+}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_sequential_trains_the_same_on_numpy_and_numba(stack):
+    X, y = sequences()
+    models = []
+    for backend in ("numpy", "numba"):
+        model = Sequential(STACKS[stack](), seed=2, backend=backend)
+        model.fit(X, y, epochs=2, batch_size=4, optimizer=SGD(0.1, momentum=0.9), verbose=False)
+        models.append(model)
+    ref, got = models
+    assert not np.allclose(ref.layers[0].Wx, Sequential(STACKS[stack](), seed=2).layers[0].Wx)
+    for a, b in zip(got.parameters(), ref.parameters()):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(got.predict_proba(X), ref.predict_proba(X), rtol=1e-9)
+
+
+def test_float32_sequences_train_in_float32():
+    X, y = sequences()
+    model = Sequential(STACKS["lstm"](), backend="numba")
+    model.fit(X.astype(np.float32), y, epochs=1, verbose=False)
+    assert {p.dtype for p in model.parameters()} == {np.dtype(np.float32)}
+
+
+def test_lstm_remembers_the_first_element_for_ten_steps():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1200, 10, 1))
+    y = (X[:, 0, 0] > 0).astype(np.int64)  # the sign of the first step, 9 steps back
+    model = Sequential([LSTM(1, 12), Dense(12, 2)], seed=0, backend="numba")
+    model.fit(X[:1000], y[:1000], epochs=12, batch_size=32, optimizer=Adam(0.01), verbose=False)
+    assert model.evaluate(X[1000:], y[1000:])["accuracy"] > 0.9
+
+
+def test_save_and_from_file_round_trip(tmp_path):
+    X, y = sequences()
+    model = Sequential(STACKS["stacked"](), seed=1, backend="numpy")
+    model.fit(X, y, epochs=1, verbose=False)
+    loaded = Sequential.from_file(model.save(tmp_path / "rnn"), backend="numba")
+    assert loaded.layers[0].return_sequences and not loaded.layers[1].return_sequences
+    np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X), rtol=1e-12)
+
+
+def test_a_layer_given_a_seed_keeps_its_weights():
+    layer = LSTM(3, 5, seed=4)
+    Wx = layer.Wx.copy()
+    Sequential([layer, Dense(5, 2)], seed=0)
+    np.testing.assert_array_equal(layer.Wx, Wx)
+
+
+def test_cuda_backend_is_refused_by_name(clear_error):
+    message = clear_error(lambda: Sequential(STACKS["lstm"](), backend="cuda"), "cuda", "LSTM")
+    assert "backend='numba'" in message
+
+
+def test_clear_errors(clear_error):
+    clear_error(lambda: LSTM(3, 5).forward(np.ones((4, 3))), "(batch, T, 3)", "reshape(N, T, 1)")
+    clear_error(lambda: RNN(3, 5).forward(np.ones((4, 2, 2))), "(batch, T, 3)", "(4, 2, 2)")
+    clear_error(lambda: Sequential([LSTM(3, 5), Dense(4, 2)]), "Dense(5, 2)")
+    clear_error(lambda: Sequential([LSTM(2, 5), Dense(5, 2)]).fit(*sequences(), verbose=False),
+                "(T, 2)", "(4, 3)")
+    clear_error(lambda: LSTM(3, 0), "n_hidden")
+    clear_error(lambda: RNN(3, 4, init="orthogonal"), "init")
+    clear_error(lambda: RNN(3, 4, return_sequences="yes"), "return_sequences")
+    clear_error(lambda: setattr(LSTM(3, 5), "Wh", np.ones((5, 5))), "Wh", "(5, 20)")
+    clear_error(lambda: F.lstm_forward(np.ones((2, 3, 4)), np.ones((3, 8)), np.ones((2, 8)),
+                                       np.ones(8), False), "(N, T, 3)")
