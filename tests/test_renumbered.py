@@ -99,3 +99,13 @@ def test_a_wrong_old_answer_fails_under_its_new_id():
         return 1.0, 1.0
     with pytest.raises(CheckFailed, match=r"^Exercise 7\.3 \("):
         check("6.3", speedup)
+
+
+def test_any_other_answer_to_6_k_is_checked_as_the_depth_chapters_exercise(capsys):
+    def leaky_relu_std(n_in, slope):
+        return (2 / ((1 + slope ** 2) * n_in)) ** 0.5
+    check("6.2", leaky_relu_std)
+    out = capsys.readouterr().out
+    assert out.startswith("\u2714 Exercise 6.2 (leaky_relu_std)") and "speedups" not in out
+    with pytest.raises(CheckFailed, match=r"^Exercise 6\.3 \(batchnorm_forward\)"):
+        check("6.3", lambda x, gamma, beta, eps=1e-5: (x, None))
