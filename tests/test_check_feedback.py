@@ -58,7 +58,8 @@ def planted_none(*args, **kwargs):
 
 
 def test_the_registry_holds_every_chapter():
-    assert {key.split(".")[0] for key in REGISTRY} == {"1", "2", "3", "4", "5", "6"}
+    chapters = {str(int(p.name[:2])) for p in (ROOT / "solutions").glob("*.ipynb")}
+    assert {key.split(".")[0] for key in REGISTRY} == chapters  # one checks module per solution notebook
     assert all(fn.__module__ == f"nncourse.checks.ch{int(key.split('.')[0]):02d}"
                for key, (_, fn, _) in REGISTRY.items())
 

@@ -1,208 +1,234 @@
-"""The chapter 6 checks discriminate: stubs and plausible wrong answers fail, solutions pass.
-
-The kernels are launched by the checks, in the CUDA simulator without a GPU.
-"""
+"""The chapter 6 (depth) checks discriminate: stubs raise through, solutions pass, slips fail precisely."""
 import numpy as np
 import pytest
-from numba import cuda
 
-from nncourse.checks import CheckFailed, check
+from nncourse.checks import check, hint, registry
 
+from check_helpers import fails_with, stub
 
-def stub(*args):
-    raise NotImplementedError("Exercise 6.x: stub")
-
-
-# ------------------------------------------------------------------ 6.1
-def relu_right():
-    @cuda.jit
-    def relu_kernel(z, a):
-        i = cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x
-        if i < z.size:
-            a[i] = max(z[i], 0.0)
-    return relu_kernel
+IDS = ["6.1", "6.2", "6.3", "6.4", "6.5", "6.6"]
 
 
-def relu_thread_index_only():
-    @cuda.jit
-    def relu_kernel(z, a):
-        i = cuda.threadIdx.x  # forgets the block offset
-        if i < z.size:
-            a[i] = max(z[i], 0.0)
-    return relu_kernel
+# ----------------------------------------------------------------- correct answers
+def relu_variances(fan_ins, w_std, x_second_moment):
+    q, out = None, []
+    for layer, n in enumerate(fan_ins):
+        q = n * w_std ** 2 * (x_second_moment if layer == 0 else q / 2)
+        out.append(q)
+    return out
 
 
-def relu_no_guard():
-    @cuda.jit
-    def relu_kernel(z, a):
-        i = cuda.grid(1)
-        a[i] = max(z[i], 0.0)
-    return relu_kernel
+def leaky_relu_std(n_in, slope):
+    return np.sqrt(2 / ((1 + slope ** 2) * n_in))
 
 
-def relu_wrong_maths():
-    @cuda.jit
-    def relu_kernel(z, a):
-        i = cuda.grid(1)
-        if i < z.size:
-            a[i] = abs(z[i])
-    return relu_kernel
+def batchnorm_forward(x, gamma, beta, eps=1e-5):
+    mu, var = x.mean(axis=0), x.var(axis=0)
+    inv_std = 1 / np.sqrt(var + eps)
+    x_hat = (x - mu) * inv_std
+    return gamma * x_hat + beta, (x_hat, gamma, inv_std)
 
 
-def test_relu_check_passes_the_solution(capsys):
-    check("6.1", relu_right)  # raises CheckFailed on a wrong answer
+def batchnorm_backward(dout, cache):
+    x_hat, gamma, inv_std = cache
+    n = dout.shape[0]
+    dbeta, dgamma = dout.sum(axis=0), (dout * x_hat).sum(axis=0)
+    return gamma * inv_std / n * (n * dout - dbeta - x_hat * dgamma), dgamma, dbeta
 
 
-@pytest.mark.parametrize("wrong,message", [
-    (relu_thread_index_only, r"a\[32\] was never written.*blockIdx.x \* cuda.blockDim.x"),
-    (relu_no_guard, r"if i < z.size"),
-    (relu_wrong_maths, r"a\[\d+\] should be max\(z\[\d+\], 0\) = 0, yours is"),
-    (lambda: None, "returned None"),
-    (lambda: (lambda z, a: None), "expected a @cuda.jit kernel"),
+def batchnorm_backward_staged(dout, cache):
+    """The step-by-step chain rule through mu and var (another correct form)."""
+    x_hat, gamma, inv_std = cache
+    n = dout.shape[0]
+    xc = x_hat / inv_std
+    dx_hat = dout * gamma
+    dvar = (dx_hat * xc).sum(axis=0) * -0.5 * inv_std ** 3
+    dmu = -(dx_hat * inv_std).sum(axis=0)
+    dx = dx_hat * inv_std + dvar * 2 * xc / n + dmu / n
+    return dx, (dout * x_hat).sum(axis=0), dout.sum(axis=0)
+
+
+def dropout_forward(x, p, rng, training=True):
+    if not training:
+        return x, None
+    mask = (rng.random(x.shape) >= p) / (1 - p)
+    return x * mask, mask
+
+
+def dropout_backward(dout, cache):
+    return dout if cache is None else dout * cache
+
+
+CORRECT = [("6.1", relu_variances), ("6.1", lambda f, w, m: np.array(relu_variances(f, w, m))),
+           ("6.2", leaky_relu_std), ("6.3", batchnorm_forward), ("6.4", batchnorm_backward),
+           ("6.4", batchnorm_backward_staged), ("6.5", dropout_forward), ("6.6", dropout_backward)]
+
+
+@pytest.mark.parametrize("exercise_id", IDS)
+def test_a_stub_raises_its_own_not_implemented_error(exercise_id):
+    with pytest.raises(NotImplementedError, match=rf"^Exercise {exercise_id}: write this"):
+        check(exercise_id, stub(exercise_id))
+
+
+@pytest.mark.parametrize("exercise_id, answer", CORRECT)
+def test_a_correct_answer_passes(exercise_id, answer, capsys):
+    assert check(exercise_id, answer) is None
+    assert capsys.readouterr().out.startswith(f"\u2714 Exercise {exercise_id} (")
+
+
+@pytest.mark.parametrize("exercise_id", IDS)
+def test_every_exercise_has_two_or_three_hints_that_never_show_code(exercise_id, capsys):
+    hints = registry()[exercise_id].hints
+    assert 2 <= len(hints) <= 3
+    assert not any("return " in text or "def " in text for text in hints)
+    hint(exercise_id, len(hints))
+    assert f"Hint {len(hints)} of {len(hints)}" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------- 6.1
+def variances_without_the_half(fan_ins, w_std, m):
+    q, out = None, []
+    for layer, n in enumerate(fan_ins):
+        q = n * w_std ** 2 * (m if layer == 0 else q)
+        out.append(q)
+    return out
+
+
+def variances_halving_the_input(fan_ins, w_std, m):
+    return [q / 2 for q in relu_variances(fan_ins, w_std, m)]
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (variances_without_the_half, "every layer after the first gets a factor 1/2"),
+    (variances_halving_the_input, "The input x goes into the first layer as it is"),
+    (lambda f, w, m: relu_variances(f, np.sqrt(w), m), "the weights' variance is w_std**2"),
+    (lambda f, w, m: list(np.sqrt(relu_variances(f, w, m))), "not the standard deviations"),
+    (lambda f, w, m: relu_variances(f, w, m)[-1], "expected one variance per layer"),
+    (lambda f, w, m: relu_variances(f, w, m)[:-1], "expected shape (4,), got (3,)"),
 ])
-def test_relu_check_rejects_wrong_kernels(wrong, message):
-    with pytest.raises(CheckFailed, match=message):
-        check("6.1", wrong)
+def test_wrong_relu_variances_fail_with_a_specific_message(wrong, message):
+    fails_with("6.1", wrong, "fan_ins=[64, 32, 32, 32]", message)
 
 
-def test_relu_check_lets_the_stub_error_through():
-    with pytest.raises(NotImplementedError, match="Exercise 6.x"):
-        check("6.1", stub)
-
-
-# ------------------------------------------------------------------ 6.2
-def tiled_right(tile):
-    @cuda.jit
-    def matmul_kernel(A, B, C):
-        sA = cuda.shared.array((tile, tile), dtype=A.dtype)
-        sB = cuda.shared.array((tile, tile), dtype=B.dtype)
-        ty, tx = cuda.threadIdx.y, cuda.threadIdx.x
-        row, col = cuda.blockIdx.y * tile + ty, cuda.blockIdx.x * tile + tx
-        n, k, m = A.shape[0], A.shape[1], B.shape[1]
-        acc = 0.0
-        for k0 in range(0, k, tile):
-            sA[ty, tx] = A[row, k0 + tx] if row < n and k0 + tx < k else 0.0
-            sB[ty, tx] = B[k0 + ty, col] if k0 + ty < k and col < m else 0.0
-            cuda.syncthreads()
-            for kk in range(tile):
-                acc += sA[ty, kk] * sB[kk, tx]
-            cuda.syncthreads()
-        if row < n and col < m:
-            C[row, col] = acc
-    return matmul_kernel
-
-
-def tiled_drops_last_partial_tile(tile):
-    @cuda.jit
-    def matmul_kernel(A, B, C):
-        sA = cuda.shared.array((tile, tile), dtype=A.dtype)
-        sB = cuda.shared.array((tile, tile), dtype=B.dtype)
-        ty, tx = cuda.threadIdx.y, cuda.threadIdx.x
-        row, col = cuda.blockIdx.y * tile + ty, cuda.blockIdx.x * tile + tx
-        n, k, m = A.shape[0], A.shape[1], B.shape[1]
-        acc = 0.0
-        for t in range(k // tile):  # forgets the last, partial tile
-            k0 = t * tile
-            sA[ty, tx] = A[row, k0 + tx] if row < n else 0.0
-            sB[ty, tx] = B[k0 + ty, col] if col < m else 0.0
-            cuda.syncthreads()
-            for kk in range(tile):
-                acc += sA[ty, kk] * sB[kk, tx]
-            cuda.syncthreads()
-        if row < n and col < m:
-            C[row, col] = acc
-    return matmul_kernel
-
-
-def tiled_naive(tile):
-    @cuda.jit
-    def matmul_kernel(A, B, C):
-        col, row = cuda.grid(2)
-        if row < C.shape[0] and col < C.shape[1]:
-            acc = 0.0
-            for k in range(A.shape[1]):
-                acc += A[row, k] * B[k, col]
-            C[row, col] = acc
-    return matmul_kernel
-
-
-def tiled_one_sync(tile):
-    @cuda.jit
-    def matmul_kernel(A, B, C):
-        sA = cuda.shared.array((tile, tile), dtype=A.dtype)
-        sB = cuda.shared.array((tile, tile), dtype=B.dtype)
-        ty, tx = cuda.threadIdx.y, cuda.threadIdx.x
-        row, col = cuda.blockIdx.y * tile + ty, cuda.blockIdx.x * tile + tx
-        acc = 0.0
-        for k0 in range(0, A.shape[1], tile):
-            sA[ty, tx] = A[row, k0 + tx] if row < A.shape[0] and k0 + tx < A.shape[1] else 0.0
-            sB[ty, tx] = B[k0 + ty, col] if k0 + ty < B.shape[0] and col < B.shape[1] else 0.0
-            cuda.syncthreads()
-            for kk in range(tile):
-                acc += sA[ty, kk] * sB[kk, tx]
-        if row < C.shape[0] and col < C.shape[1]:
-            C[row, col] = acc
-    return matmul_kernel
-
-
-def tiled_no_bounds_on_load(tile):
-    @cuda.jit
-    def matmul_kernel(A, B, C):
-        sA = cuda.shared.array((tile, tile), dtype=A.dtype)
-        sB = cuda.shared.array((tile, tile), dtype=B.dtype)
-        ty, tx = cuda.threadIdx.y, cuda.threadIdx.x
-        row, col = cuda.blockIdx.y * tile + ty, cuda.blockIdx.x * tile + tx
-        acc = 0.0
-        for k0 in range(0, A.shape[1], tile):
-            sA[ty, tx] = A[row, k0 + tx]  # reads past the edge of A
-            sB[ty, tx] = B[k0 + ty, col]
-            cuda.syncthreads()
-            for kk in range(tile):
-                acc += sA[ty, kk] * sB[kk, tx]
-            cuda.syncthreads()
-        if row < C.shape[0] and col < C.shape[1]:
-            C[row, col] = acc
-    return matmul_kernel
-
-
-def test_tiled_check_passes_the_solution(capsys):
-    check("6.2", tiled_right)  # raises CheckFailed on a wrong answer
-
-
-@pytest.mark.parametrize("wrong,message", [
-    (tiled_drops_last_partial_tile, r"C\[0, 0\] should be .* last partial tile"),
-    (tiled_naive, "never allocates cuda.shared.array"),
-    (tiled_one_sync, "syncthreads\\(\\) twice per tile"),
-    (tiled_no_bounds_on_load, "must load 0 into the tile"),
+# ----------------------------------------------------------------- 6.2
+@pytest.mark.parametrize("wrong, message", [
+    (lambda n, a: np.sqrt(2 / n), "adds slope^2 of its second moment back"),
+    (lambda n, a: np.sqrt(2 / ((1 + a) * n)), "square the slope"),
+    (lambda n, a: 2 / ((1 + a ** 2) * n), "return its square root"),
+    (lambda n, a: np.sqrt(1 / ((1 + a ** 2) * n)), "the factor 2 stays in the numerator"),
 ])
-def test_tiled_check_rejects_wrong_kernels(wrong, message):
-    with pytest.raises(CheckFailed, match=message):
-        check("6.2", wrong)
+def test_wrong_leaky_relu_std_fails_with_a_specific_message(wrong, message):
+    fails_with("6.2", wrong, "n_in=", message)
 
 
-def test_tiled_check_lets_the_stub_error_through():
-    with pytest.raises(NotImplementedError):
-        check("6.2", stub)
+# ----------------------------------------------------------------- 6.3
+def bn_forward_with(variance=None, axis=0, eps_outside=False, affine=True):
+    def forward(x, gamma, beta, eps=1e-5):
+        mu = x.mean(axis=axis, keepdims=True)
+        var = variance(x, axis) if variance else x.var(axis=axis, keepdims=True)
+        std = np.sqrt(var) + eps if eps_outside else np.sqrt(var + eps)
+        x_hat = (x - mu) / std
+        out = gamma * x_hat + beta if affine else x_hat
+        return out, (x_hat, gamma, 1 / std.reshape(-1))
+    return forward
 
 
-# ------------------------------------------------------------------ 6.3
-def speedup_right(before, after, n_workers):
-    s = min(before) / min(after)
-    return s, s / n_workers
-
-
-@pytest.mark.parametrize("wrong,message", [
-    (lambda b, a, p: (np.mean(b) / np.mean(a), np.mean(b) / np.mean(a) / p), "You used the mean"),
-    (lambda b, a, p: (min(a) / min(b), min(a) / min(b) / p), "the speedup is before / after"),
-    (lambda b, a, p: (min(b) / min(a), min(b) / min(a)), "the efficiency"),
-    (lambda b, a, p: min(b) / min(a), r"expected 2 values"),
+@pytest.mark.parametrize("wrong, message", [
+    (bn_forward_with(variance=lambda x, axis: x.var(axis=axis, ddof=1, keepdims=True)),
+     "You used the unbiased variance (divided by N - 1)"),
+    (bn_forward_with(axis=1), "You normalised each ROW (sample)"),
+    (bn_forward_with(eps_outside=True), "eps goes inside the square root"),
+    (bn_forward_with(affine=False), "Scale and shift the normalised x"),
+    (lambda x, g, b, eps=1e-5: batchnorm_forward(x, g, b, eps)[0], "expected 2 values"),
+    (lambda x, g, b, eps=1e-5: (batchnorm_forward(x, g, b, eps)[0], None), "the cache (x_hat, gamma, inv_std)"),
 ])
-def test_speedup_check_discriminates(wrong, message):
-    with pytest.raises(CheckFailed, match=message):
-        check("6.3", wrong)
+def test_wrong_batchnorm_forward_fails_with_a_specific_message(wrong, message):
+    fails_with("6.3", wrong, "x of shape (6, 3) (seed 63)", message)
 
 
-def test_speedup_check_passes_the_solution_and_not_the_stub():
-    check("6.3", speedup_right)  # raises CheckFailed on a wrong answer
-    with pytest.raises(NotImplementedError):
-        check("6.3", stub)
+def test_an_inverted_inv_std_in_the_cache_is_named():
+    def std_in_cache(x, gamma, beta, eps=1e-5):
+        out, (x_hat, g, inv_std) = batchnorm_forward(x, gamma, beta, eps)
+        return out, (x_hat, g, 1 / inv_std)
+    fails_with("6.3", std_in_cache, "cache[2] (inv_std)", "inverse of the standard deviation")
+
+
+# ----------------------------------------------------------------- 6.4
+def bn_backward_with(mean_path=True, var_path=True, var_n=None, gamma_used=True):
+    def backward(dout, cache):
+        x_hat, gamma, inv_std = cache
+        n = dout.shape[0]
+        dbeta, dgamma = dout.sum(axis=0), (dout * x_hat).sum(axis=0)
+        dx = dout - (dbeta / n if mean_path else 0) - (x_hat * dgamma / (var_n or n) if var_path else 0)
+        return (gamma if gamma_used else 1.0) * inv_std * dx, dgamma, dbeta
+    return backward
+
+
+def affine_only(dout, cache):
+    x_hat, gamma, inv_std = cache
+    return gamma * inv_std * dout, (dout * x_hat).sum(axis=0), dout.sum(axis=0)
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (affine_only, "with mu and var held fixed"),
+    (bn_backward_with(mean_path=False), "The path through the batch mean is missing"),
+    (bn_backward_with(var_path=False), "The path through the batch variance is missing"),
+    (bn_backward_with(var_n=4), "not N - 1"),
+    (bn_backward_with(gamma_used=False), "Multiply by gamma"),
+    (lambda d, c: (batchnorm_backward(d, c)[0], d.mean(axis=0) * 0 + (d * c[0]).sum(0), d.mean(axis=0)),
+     "dbeta is the SUM of dout"),
+    (lambda d, c: (batchnorm_backward(d, c)[0], d.sum(axis=0), d.sum(axis=0)),
+     "dgamma = sum(dout * x_hat)"),
+])
+def test_wrong_batchnorm_backward_fails_with_a_specific_message(wrong, message):
+    fails_with("6.4", wrong, "x of shape (5, 3) (seed 66)", "finite differences", message)
+
+
+# ----------------------------------------------------------------- 6.5
+def dropout_with(keep_is_p=False, scale="inverted", eval_scale=False, own_rng=False, mask_kind="mask"):
+    def forward(x, p, rng, training=True):
+        if not training:
+            return (x * (1 - p) if eval_scale else x), None
+        draw = np.random.default_rng().random(x.shape) if own_rng else rng.random(x.shape)
+        keep = draw < p if keep_is_p else draw >= p
+        factor = {"inverted": 1 / (1 - p), "none": 1.0, "down": 1 - p,
+                  "keep_p": 1 / p}[scale]
+        mask = keep * factor
+        return x * mask, (keep if mask_kind == "bool" else mask)
+    return forward
+
+
+def half_dropped(x, p, rng, training=True):
+    mask = (rng.random(x.shape) >= 0.5) / (1 - p)  # always half, whatever p
+    return x * mask, mask
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (dropout_with(scale="none"), "the kept entries equal x; inverted dropout scales"),
+    (dropout_with(scale="down"), "the kept entries are x * (1 - p)"),
+    (dropout_with(keep_is_p=True, scale="keep_p"), "p is the probability to DROP"),
+    (dropout_with(eval_scale=True), "with inverted dropout evaluation changes nothing"),
+    (dropout_with(own_rng=True), "draw the mask from the rng you are given"),
+    (dropout_with(mask_kind="bool"), "the mask (0 where dropped, 1 / (1 - p) where kept"),
+    (half_dropped, "of the entries; it should be close to p = 20%"),
+])
+def test_wrong_dropout_forward_fails_with_a_specific_message(wrong, message):
+    fails_with("6.5", wrong, "x of shape (200, 50), p=", message)
+
+
+def test_dropout_forward_without_a_training_argument_is_named():
+    fails_with("6.5", lambda x, p, rng: dropout_forward(x, p, rng), "unexpected keyword argument 'training'")
+
+
+# ----------------------------------------------------------------- 6.6
+@pytest.mark.parametrize("wrong, message", [
+    (lambda dout, mask: dout * (mask > 0), "Scale by the mask itself"),
+    (lambda dout, mask: dout, "Dropped entries did not reach the output"),
+    (lambda dout, mask: dout * mask.T if mask.shape[0] == mask.shape[1] else dout * mask + 1, "dx"),
+])
+def test_wrong_dropout_backward_fails_with_a_specific_message(wrong, message):
+    fails_with("6.6", wrong, "dout of shape (4, 3)", message)
+
+
+def test_dropout_backward_must_handle_evaluation():
+    fails_with("6.6", lambda dout, mask: dout * mask, "mask of None (evaluation)", "then dx = dout")

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
 
+from nncourse.grade.aliases import old_names
 from nncourse.grade.grader import NotebookResult, grade_notebook
 from nncourse.grade.judge import base_namespace
 from nncourse.grade.notebook import SubmissionError, check_assignment, read_submission
@@ -91,7 +92,8 @@ def locate_notebook(sub, assignment_name):
     if not sub.path.is_dir():
         return sub.path, None
     books = sorted(p for p in sub.path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
-    named = [p for p in books if p.name == f"{assignment_name}.ipynb"]
+    names = [assignment_name] + old_names(assignment_name)  # a notebook saved under its old name too
+    named = [p for p in books if p.stem in names]
     if len(named) == 1 or len(books) == 1:
         size = sum(p.stat().st_size for p in sub.path.rglob("*") if p.is_file())
         if size > MAX_FOLDER_BYTES:

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from nncourse.grade import progress
+from nncourse.grade.aliases import current_name
 from nncourse.grade.notebook import Assignment, AssignmentError, SubmissionError, check_assignment, read_submission
 from nncourse.grade.runner import Limits
 
@@ -36,6 +37,7 @@ def size(text):
 
 
 def find_assignment(name, solutions):
+    name = current_name(name)  # an old name (06_speedups) grades as the renamed assignment
     path = Path(solutions) / f"{name}.ipynb"
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in Path(solutions).glob("*.ipynb"))) or "none"

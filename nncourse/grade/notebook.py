@@ -19,6 +19,8 @@ from pathlib import Path
 
 import nbformat
 
+from nncourse.grade.aliases import upgrade
+
 HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 MAX_NOTEBOOK_BYTES = 50 * 2**20
 
@@ -141,7 +143,12 @@ def read_submission(path):
 
 
 def check_assignment(nb, assignment, name="the notebook"):
-    """SubmissionError unless ``nb`` holds exercises of ``assignment``."""
+    """SubmissionError unless ``nb`` holds exercises of ``assignment``.
+
+    A notebook saved before its chapter was renumbered gets its grade_ids
+    renamed to the current ones first, in place (``nncourse.grade.aliases``).
+    """
+    upgrade(nb, assignment)
     ids = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells} - {None, ""}
     if ids & assignment.grade_ids:
         return
