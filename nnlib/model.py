@@ -8,7 +8,7 @@ The model chooses where its maths runs once, when it is built
 - ``backend="numba"`` (default) runs the same maths as one compiled call per
   epoch whenever the stack is Dense [activation] ..., and layer by layer
   with each layer's Numba kernels otherwise;
-- ``backend="cuda"`` the same on an NVIDIA GPU (notebook 06).
+- ``backend="cuda"`` the same on an NVIDIA GPU (notebook 07).
 The tests check that every backend gives the same weights.
 
 dtype: given, it is the float type of the weights and of every computation.

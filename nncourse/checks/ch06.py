@@ -25,14 +25,8 @@ from nncourse.checks import CheckFailed, call, exercise, expect_array, expect_tu
 from nncourse.checks._slips import expect_array_explained, expect_scalar_explained
 from nnlib.gradcheck import numerical_gradient
 
-# nnlib's own versions of what 6.3-6.6 ask for: an answer must not call these
-# (for the grader's table of reference calls).
-REFERENCE_CALLS = {
-    "6.3": ("nnlib.functional.norm.batchnorm_forward", "nnlib.layers.norm.BatchNorm"),
-    "6.4": ("nnlib.functional.norm.batchnorm_backward", "nnlib.layers.norm.BatchNorm"),
-    "6.5": ("nnlib.functional.norm.dropout_forward", "nnlib.layers.norm.Dropout"),
-    "6.6": ("nnlib.functional.norm.dropout_backward", "nnlib.layers.norm.Dropout"),
-}
+# nnlib's own versions of what 6.3-6.6 ask for are in nncourse/checks/forbidden.py:
+# check() refuses an answer that calls them.
 
 
 # ------------------------------------------------------------------ 6.1

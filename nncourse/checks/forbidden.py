@@ -60,6 +60,13 @@ FORBIDDEN = {
     "5.3": ("nnlib.model.Sequential.evaluate",),
     "5.4": (),
     "5.5": ("nnlib.layers.dense.Dense.reset",),
+    # chapter 6: batch norm and dropout
+    "6.3": ("nnlib.functional.norm.batchnorm_forward", "nnlib.functional.norm.batchnorm_running_forward",
+            "nnlib.layers.norm.BatchNorm"),
+    "6.4": ("nnlib.functional.norm.batchnorm_backward", "nnlib.layers.norm.BatchNorm"),
+    "6.5": ("nnlib.functional.norm.dropout_forward", "nnlib.functional.norm.dropout_mask_forward",
+            "nnlib.layers.norm.Dropout"),
+    "6.6": ("nnlib.functional.norm.dropout_backward", "nnlib.layers.norm.Dropout"),
 }
 
 # Exercises whose checks call the answer through ``nncourse.checks._own.call_own``,

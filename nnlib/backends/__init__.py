@@ -10,7 +10,7 @@ step) as an argument: no layer stores it, nothing re-decides it.
   epoch (:mod:`nnlib.backends.numba_fused`); any other stack runs layer by
   layer with each layer's own Numba kernels (:mod:`nnlib.backends.layerwise`).
 - ``"cuda"``: numba.cuda kernels on an NVIDIA GPU; the same split, with
-  :mod:`nnlib.backends.cuda_fused` for Dense stacks (notebook 06).
+  :mod:`nnlib.backends.cuda_fused` for Dense stacks (notebook 07).
 
 A layer lists the modules that hold its kernels for each backend
 (``Layer.kernels``); a layer without kernels for the chosen backend is an

@@ -1,4 +1,4 @@
-"""numba.cuda kernels: the GPU path behind ``backend="cuda"`` (notebook 06).
+"""numba.cuda kernels: the GPU path behind ``backend="cuda"`` (notebook 07).
 
 Each operation means the same as its NumPy reference in ``nnlib.functional``
 and has the signature of its Numba CPU kernel in ``nnlib.kernels.cpu``: the

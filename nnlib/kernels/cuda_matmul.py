@@ -1,4 +1,4 @@
-"""The matrix-product ladder of notebook 06: C = A @ B in numba.cuda, rung by rung.
+"""The matrix-product ladder of notebook 07: C = A @ B in numba.cuda, rung by rung.
 
 A: (n, k), B: (k, m), C: (n, m), all C-contiguous device arrays of one
 float dtype. ``matmul(A, B, C, method)`` launches one of:
