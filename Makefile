@@ -10,6 +10,8 @@ LAB_ARGS ?=
 PYTEST_ARGS ?= -n 2 --dist loadscope
 # Debian's Chromium, driven by the browser tests (tests/browser/).
 CHROMIUM ?= /usr/bin/chromium
+# Debian's bubblewrap: the grader's sandbox (nncourse/grade/sandbox.py).
+BWRAP ?= /usr/bin/bwrap
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y
 
 # Numba's on-disk cache lives in the build folder, so a fresh checkout
@@ -28,7 +30,7 @@ help:
 	@echo "make test    - set up .venv and run the whole test suite (unit tests, notebooks, exercises)"
 	@echo "make bench   - run the benchmarks (installs the CPU build of PyTorch as the peer)"
 	@echo "make release - regenerate exercises/ from solutions/"
-	@echo "make system-deps - install Debian's chromium for the browser tests (as root; no-op when present)"
+	@echo "make system-deps - install Debian's chromium (browser tests) and bubblewrap (grader sandbox) as root; no-op when present"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +55,10 @@ system-deps:
 	  test "$$(id -u)" = 0 || { echo "make: $(CHROMIUM) is missing: run 'sudo apt-get install -y chromium' (or make test as root)" >&2; exit 1; }; \
 	  { apt-cache show chromium >/dev/null 2>&1 && $(APT_INSTALL) chromium; } || \
 	  { apt-get update && $(APT_INSTALL) chromium; }; }
+	@# nnlib-grade's sandbox (one bwrap per kernel). Only as root: elsewhere the grader says it runs unsandboxed.
+	@test -x $(BWRAP) || test "$$(id -u)" != 0 || ! command -v apt-get >/dev/null 2>&1 || \
+	  { apt-cache show bubblewrap >/dev/null 2>&1 && $(APT_INSTALL) bubblewrap; } || \
+	  { apt-get update && $(APT_INSTALL) bubblewrap; }
 
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,gpu,bench]'

@@ -93,7 +93,7 @@ def grade_notebook(nb, assignment, limits=None, namespace=None, files_from=None,
         result.status, result.error = "error", str(exc)
         result.exercises = [_result(g, "error", str(exc)) for g in assignment.grading.values()]
     finally:
-        kernel.shutdown()
+        kernel.close()
         workspace.cleanup()
     result.seconds = round(time.monotonic() - started, 2)
     return result
