@@ -27,8 +27,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import zmq
 from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpec
+
+from nncourse.grade.decode import DecodeError, bounded_json
 
 from nncourse.grade.sandbox import Sandbox, detect
 
@@ -37,6 +40,12 @@ PASS_ENV = ("PATH", "PYTHONPATH", "LD_LIBRARY_PATH", "NUMBA_ENABLE_CUDASIM",
             "NUMBA_DISABLE_CUDA", "CUDA_VISIBLE_DEVICES")
 MAX_STDOUT = 20_000
 MAX_PAYLOADS = 16
+# What the grader reads from a kernel is bounded before it is decoded: ZMQ drops (and
+# disconnects) a frame over MAX_FRAME, a message over MAX_MESSAGE in all is ignored, and each
+# JSON frame is checked for size, then depth, before json.loads (see decode.bounded_json).
+MAX_FRAME = 72 * 2**20
+MAX_MESSAGE = 80 * 2**20
+MAX_FRAMES = 16
 
 
 class KernelStartError(RuntimeError):
@@ -189,7 +198,9 @@ class Kernel:
         with open(self.workspace.root / "kernel.log", "ab") as log:  # its stderr, for crash reports
             self.km.start_kernel(env=self.workspace.env(), cwd=str(self.workspace.work),
                                  stdout=log, stderr=log)
-        self.kc = self.km.client()
+        self.context = zmq.Context()
+        self.context.setsockopt(zmq.MAXMSGSIZE, MAX_FRAME)
+        self.kc = self.km.client(context=self.context)
         self.kc.start_channels()
         try:
             self.kc.wait_for_ready(timeout=self.limits.startup)
@@ -205,6 +216,7 @@ class Kernel:
         """Stop the kernel and every process it started (the sandbox stays for a restart)."""
         if self.kc is not None:
             self.kc.stop_channels()
+            self.context.destroy(linger=0)
         if self.km is not None:
             try:
                 self.km.shutdown_kernel(now=True)
@@ -231,10 +243,15 @@ class Kernel:
             return 128 - code  # bwrap reports a child killed by signal N as 128 + N
         return code
 
-    def execute(self, code, timeout, silent=False):
-        """Run ``code``; wait at most ``timeout`` seconds; report what happened."""
+    def execute(self, code, timeout, silent=False, on_input=None):
+        """Run ``code``; wait at most ``timeout`` seconds; report what happened.
+
+        Nothing is stored in the kernel's history (``In``/``Out``). ``on_input(prompt)``
+        answers the kernel's input() requests (the grader's callbacks); without it the
+        kernel's input() raises.
+        """
         start = time.monotonic()
-        msg_id = self.kc.execute(code, silent=silent, store_history=not silent, allow_stdin=False)
+        msg_id = self.kc.execute(code, silent=silent, store_history=False, allow_stdin=on_input is not None)
         outcome, idle, replied = Outcome(), False, False
         while not (idle and replied):
             if time.monotonic() - start > timeout:
@@ -245,39 +262,59 @@ class Kernel:
                 break
             idle = self._read_iopub(msg_id, outcome) or idle
             replied = replied or self._read_reply(msg_id, outcome)
+            if on_input is not None:
+                self._answer_input(msg_id, on_input)
         outcome.seconds = time.monotonic() - start
         return outcome
 
-    def _read_iopub(self, msg_id, outcome):
+    def _receive(self, channel, timeout):
+        """The next message on ``channel`` (None: nothing within ``timeout`` s, or refused unread)."""
+        socket = channel.socket
+        if not socket.poll(int(timeout * 1000)):
+            return None
+        frames = socket.recv_multipart(copy=True)
+        if len(frames) > MAX_FRAMES + 8 or sum(len(f) for f in frames) > MAX_MESSAGE:
+            return None
         try:
-            msg = self.kc.get_iopub_msg(timeout=0.05)
-        except queue.Empty:
-            return False
-        if msg["parent_header"].get("msg_id") != msg_id:
+            _, parts = channel.session.feed_identities(frames)
+            for part in parts[1:5]:  # header, parent header, metadata, content
+                bounded_json(part, MAX_MESSAGE)
+            return channel.session.deserialize(parts)
+        except (DecodeError, ValueError, TypeError, KeyError, RecursionError):
+            return None
+
+    def _read_iopub(self, msg_id, outcome):
+        msg = self._receive(self.kc.iopub_channel, 0.05)
+        if msg is None or msg["parent_header"].get("msg_id") != msg_id:
             return False
         kind, content = msg["msg_type"], msg["content"]
         if kind == "stream" and len(outcome.stdout) < MAX_STDOUT:
-            outcome.stdout += content.get("text", "")[:MAX_STDOUT]
+            outcome.stdout += str(content.get("text", ""))[:MAX_STDOUT]
         elif kind in ("display_data", "execute_result"):
-            payload = content.get("data", {}).get(_mime())
+            data = content.get("data")
+            payload = data.get(_mime()) if isinstance(data, dict) else None
             if isinstance(payload, str) and len(outcome.payloads) < MAX_PAYLOADS:
                 outcome.payloads.append(payload)
         return kind == "status" and content.get("execution_state") == "idle"
 
     def _read_reply(self, msg_id, outcome):
-        try:
-            msg = self.kc.get_shell_msg(timeout=0)
-        except queue.Empty:
-            return False
-        if msg["parent_header"].get("msg_id") != msg_id:
+        msg = self._receive(self.kc.shell_channel, 0)
+        if msg is None or msg["parent_header"].get("msg_id") != msg_id:
             return False
         content = msg["content"]
         if content.get("status") != "ok":
             outcome.status = "error"
             outcome.ename = str(content.get("ename", "Error"))[:200]
             outcome.evalue = str(content.get("evalue", ""))[:2000]
-            outcome.traceback = [str(line)[:2000] for line in content.get("traceback", [])[:50]]
+            traceback = content.get("traceback")
+            outcome.traceback = [str(line)[:2000] for line in traceback[:50]] if isinstance(traceback, list) else []
         return True
+
+    def _answer_input(self, msg_id, on_input):
+        msg = self._receive(self.kc.stdin_channel, 0)
+        if msg is None or msg["msg_type"] != "input_request" or msg["parent_header"].get("msg_id") != msg_id:
+            return
+        self.kc.input(on_input(str(msg["content"].get("prompt", ""))))
 
 
 def _mime():
