@@ -239,7 +239,8 @@ class Session:
             judgement = judge(spec, remote, self.namespace, self.assignment.forbidden.get(spec.label, ()), self.seed)
         except KernelLost as exc:
             return self.lost(spec, exc.status, timeout)
-        used = [name for name in judgement.nnlib if name.startswith("nnlib.")]
+        used = [name for name in judgement.nnlib  # public functions only: not their private helpers
+                if name.startswith("nnlib.") and not any(part.startswith("_") for part in name.split("."))]
         if used:
             self.flags.append(f"{spec.label}: the student's code called {', '.join(used[:5])}"
                               f"{' ...' if len(used) > 5 else ''}")
