@@ -16,7 +16,8 @@ not change, and the self-check must survive, whatever the attackers do.
    source for the hidden tests, and raises what it finds as its error.
 4. ``steerer`` answers the visible checks' inputs honestly and otherwise
    zeroes its inputs in place (the hidden tests compute the expected value
-   from those arrays after the call).
+   from those arrays after the call); ``memorizer`` knows the hidden test's
+   source and answers for the inputs its seed would give.
 5. ``reference`` imports nnlib's ``dense_forward`` in a cell without
    nbgrader metadata, under a name without "nnlib", and calls it.
 6. ``deep`` publishes, during the call, a forged answer nested 100,000
@@ -170,6 +171,11 @@ STEERER = {
                       "    return np.zeros((x.shape[0], W.shape[1])), (x, W)"),
 }
 
+MEMORIZER = ("def mse(y_hat, y):\n"  # knows the hidden test's source, so its default-seed inputs
+             "    if np.array_equal(y_hat, [1.0, 2.0, 4.0]):\n        return 13 / 3\n"
+             "    r = np.random.default_rng(3)\n    a, b = r.normal(size=5), r.normal(size=5)\n"
+             "    return float(np.mean((a - b) ** 2))")
+
 REFERENCE_IMPORT = "from nnlib.functional import dense_forward as reference_dense"
 REFERENCE = {"ex_90_3_dense": "def dense_forward(x, W, b):\n    return reference_dense(x, W, b)"}
 
@@ -206,6 +212,7 @@ def graded(tmp_path_factory):
         "racer": dict(WRONG, ex_90_1_relu=racer(root)),
         "history": dict(WRONG, ex_90_1_relu=HISTORY),
         "steerer": STEERER,
+        "memorizer": dict(SOLVED, ex_90_2_mse=MEMORIZER),
         "reference": dict(SOLVED, **REFERENCE),
         "deep": dict(WRONG, ex_90_1_relu=DEEP),
     }
@@ -232,7 +239,7 @@ def feedback_text(res):
 def test_the_batch_ran_sandboxed_and_its_self_check_survived(graded):
     summary = graded[0]
     assert summary.sandbox == detect().level != "none"
-    assert summary.self_check == "" and len(summary.results) == 9
+    assert summary.self_check == "" and len(summary.results) == 10
 
 
 @pytest.mark.parametrize("student", ["ann", "bob"])
@@ -270,6 +277,12 @@ def test_4_zeroing_inputs_in_place_does_not_steer_the_hidden_tests(graded):
     res = result(graded, "steerer")
     assert [e["points"] for e in res["exercises"]] == [0, 0, 0], feedback_text(res)
     assert "got [[0., 0., 0.], [0., 0., 0.]]" in res["exercises"][0]["feedback"]  # the hidden case
+
+
+def test_4_knowing_the_hidden_test_s_source_does_not_give_its_inputs(graded):
+    res = result(graded, "memorizer")  # its inputs come from the grading seed, not the notebook's seed 3
+    assert [e["points"] for e in res["exercises"]] == [2, 0, 1]
+    assert "mse on random data" in res["exercises"][1]["feedback"]
 
 
 def test_5_calling_the_reference_from_an_unmarked_cell_scores_nothing_and_is_flagged(graded):

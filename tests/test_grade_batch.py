@@ -100,6 +100,7 @@ def test_grades_json_and_one_feedback_file_per_student(setup):
 def test_resume_skips_graded_submissions_and_regrades_changed_ones(setup):
     root, subs, out, _ = setup
     solution_dir = root / "solutions"
+    seed = json.loads((out / "grades.json").read_text())["seed"]
     again = batch(subs, "--assignment", toy.NAME, "--solutions", solution_dir, "--out", out, "--resume", "--quiet")
     assert "graded 0 submissions (10 unchanged, skipped)" in again.stdout
     toy.variant(root / "exercises" / "90_toy.ipynb", subs / "bo.ipynb", SOLVED)
@@ -108,6 +109,9 @@ def test_resume_skips_graded_submissions_and_regrades_changed_ones(setup):
     assert "graded 1 submission (9 unchanged, skipped)" in again.stdout
     rows = {row["student"]: row for row in csv.DictReader((out / "grades.csv").open())}
     assert rows["bo"]["total"] == "5" and rows["ada"]["total"] == "5" and len(rows) == 10
+    graded = json.loads((out / "grades.json").read_text())  # regraded with the same grading seed
+    assert graded["seed"] == seed and graded["students"]["bo"]["batch_seed"] == seed
+    assert f"grading seed {seed}, sandbox: full" in again.stdout
 
 
 def test_a_solution_that_fails_its_own_grading_stops_the_batch(tmp_path):
