@@ -273,3 +273,13 @@ def test_switching_off_the_call_record_fails_the_exercise():
         return np.maximum(z, 0.0)
     verdict = judge(CELL, local_remote({"f": sneaky}), NAMESPACE)
     assert verdict.status == "failed" and "switched off the grader's record" in verdict.message
+
+
+def test_the_tests_numpy_error_state_applies_to_the_student_s_function():
+    cell = GradingCell("check_9_10", "9.10", source=(
+        "from nncourse.checks.ch02 import call_strict\n"
+        "call_strict(f, np.array([-1000.0, 0.0]))\n"), points=1, functions=["f"], values=[])
+    naive = judge(cell, local_remote({"f": lambda z: 1 / (1 + np.exp(-z))}), NAMESPACE)
+    assert naive.status == "failed" and "FloatingPointError" in naive.message and "np.exp overflowed" in naive.message
+    stable = judge(cell, local_remote({"f": lambda z: np.exp(-np.logaddexp(0, -z))}), NAMESPACE)
+    assert stable.status == "passed"

@@ -91,7 +91,9 @@ class Remote:
         return decode(data, handles=lambda handle: HandleStub(self, handle))
 
     def call(self, name, args, kwargs, launch=None):
-        request = {"fn": name, "args": self.encode(list(args)), "kwargs": self.encode(dict(kwargs))}
+        import numpy as np
+        request = {"fn": name, "args": self.encode(list(args)), "kwargs": self.encode(dict(kwargs)),
+                   "errstate": np.geterr()}  # the caller's np.errstate (e.g. a check's over="raise")
         if launch is not None:
             request["launch"] = self.encode(launch)
         record = self.request("call", request)

@@ -252,10 +252,14 @@ class Server:
             target = target[rebuild(request["launch"], self)]
         record = {}
         before = [(path, _host(arr).copy()) for path, arr in _arrays_in(args, kwargs)]
-        calls, profiler = set(), self.profiler(set())
+        profiler = self.profiler(set())
         caught = []
+        import numpy as np
+        errstate = {kind: mode if mode in ("ignore", "warn", "raise", "print") else "warn"
+                    for kind, mode in dict(request.get("errstate") or {}).items()
+                    if kind in ("divide", "over", "under", "invalid")}
         try:
-            with warnings.catch_warnings(record=True) as caught:
+            with warnings.catch_warnings(record=True) as caught, np.errstate(**errstate):
                 warnings.simplefilter("always")
                 sys.setprofile(profiler)
                 try:
