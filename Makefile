@@ -11,6 +11,8 @@ LAB_ARGS ?=
 PYTEST_ARGS ?= -n 2 --dist loadscope
 # Debian's Chromium, driven by the browser tests (tests/browser/).
 CHROMIUM ?= /usr/bin/chromium
+# Debian's bubblewrap: the grader's sandbox (nncourse/grade/sandbox.py).
+BWRAP ?= /usr/bin/bwrap
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y
 
 # Numba's on-disk cache lives in the build folder, so a fresh checkout
@@ -29,7 +31,7 @@ help:
 	@echo "make test    - set up .venv and run the whole test suite (unit tests, notebooks, exercises)"
 	@echo "make bench   - run the benchmarks (installs the CPU build of PyTorch as the peer)"
 	@echo "make release - regenerate exercises/ from solutions/"
-	@echo "make system-deps - install Debian's chromium for the browser tests (as root; no-op when present)"
+	@echo "make system-deps - install Debian's chromium (browser tests) and bubblewrap (grader sandbox) as root; no-op when present"
 	@echo "make workshop - serve the course to a room on JupyterHub at 127.0.0.1 (see README: Running a workshop)"
 	@echo "make workshop-loadtest - 25 simulated learners on that JupyterHub, with two faults; prints the figures"
 
@@ -70,6 +72,10 @@ system-deps:
 	    command -v apt-get >/dev/null 2>&1 || { echo "make: $(CHROMIUM) is missing and apt-get is unavailable: install Chromium at $(CHROMIUM)" >&2; exit 1; }; \
 	    echo "make: $(CHROMIUM) is missing: run 'sudo apt-get install -y chromium' (or make test as root)" >&2; exit 1; \
 	  fi; }
+	@# nnlib-grade's sandbox (one bwrap per kernel). Only as root: elsewhere the grader says it runs unsandboxed.
+	@test -x $(BWRAP) || test "$$(id -u)" != 0 || ! command -v apt-get >/dev/null 2>&1 || \
+	  { apt-cache show bubblewrap >/dev/null 2>&1 && $(APT_INSTALL) bubblewrap; } || \
+	  { apt-get update && $(APT_INSTALL) bubblewrap; }
 
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,gpu,bench]'

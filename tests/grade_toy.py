@@ -3,7 +3,8 @@
 Three exercises in the course's exercise format (solution regions, hidden
 tests, nbgrader schema-v3 metadata): 90.1 ``relu`` (2 points, a check
 registered inside the grading cell and called with ``check``), 90.2 ``mse``
-(2 points), 90.3 ``dense_forward`` (1 point, returns ``(z, cache)``), plus a
+(2 points; its hidden inputs come from ``hidden_rng``, so from the grading
+seed), 90.3 ``dense_forward`` (1 point, returns ``(z, cache)``), plus a
 written answer, a cell that uses ``relu`` and a summary. ``write_assignment``
 writes ``solutions/90_toy.ipynb`` and the released ``exercises/90_toy.ipynb``
 into a folder; ``variant`` makes a student submission from the exercise by
@@ -41,7 +42,8 @@ CHECKS = {
     "check_90_2_mse": ("y_hat, y = np.array([1.0, 2.0, 4.0]), np.array([1.0, 0.0, 1.0])\n"
                        'expect_scalar(call(mse, y_hat, y), 13 / 3, "mse([1, 2, 4], [1, 0, 1])")\n'
                        'print("\\u2714 Exercise 90.2 (mse) passed: 1 input.")\n'
-                       "### BEGIN HIDDEN TESTS\nr = np.random.default_rng(3)\n"
+                       "### BEGIN HIDDEN TESTS\nfrom nncourse.grade.seed import hidden_rng\n"
+                       "r = hidden_rng(3)  # seeded from the grading seed when graded\n"
                        "a, b = r.normal(size=5), r.normal(size=5)\n"
                        'expect_scalar(call(mse, a, b), np.mean((a - b) ** 2), "mse on random data")\n'
                        "### END HIDDEN TESTS"),

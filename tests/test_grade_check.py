@@ -44,8 +44,9 @@ def graded(tmp_path_factory):
         toy.variant(exercise, subs / f"{name}.ipynb", replace)
     toy.variant(exercise, subs / "loop_outside.ipynb", SOLVED, append=[APPENDED["loop_outside"]])
     limits = Limits(timeout=TIMEOUT, notebook_timeout=120, memory=int(1.5 * 2**30))
-    summary = run_batch(subs, Assignment.load(solution), root / "out", limits=limits,
-                        self_check=False, progress=False)
+    assignment = Assignment.load(solution)
+    assignment.forbidden["90.3"] = ("nnlib.functional.dense.dense_forward",)  # as the course's table would say
+    summary = run_batch(subs, assignment, root / "out", limits=limits, self_check=False, progress=False)
     return summary.results
 
 
@@ -122,10 +123,14 @@ def test_a_kernel_that_dies_while_defining_an_exercise_is_restarted(graded):
     assert "crashed the kernel: the Python process exited with code 3" in exercise(result, "90.2")["feedback"]
 
 
-def test_calling_nnlib_s_reference_passes_but_is_flagged_for_the_instructor(graded):
+def test_calling_nnlib_s_own_version_of_the_exercise_scores_nothing_and_is_flagged(graded):
     result = graded["uses_reference"]
-    assert result["total"] == 5  # right answers are right answers: no grader can tell who computed them
-    assert result["flags"] == ["cell 10: uses nnlib in an exercise (the reference implementation?)"]
+    assert points(result) == {"90.1": 2, "90.2": 2, "90.3": 0}
+    assert exercise(result, "90.3")["feedback"] == (
+        "failed: your code calls nnlib's own `nnlib.functional.dense.dense_forward`, the function this "
+        "exercise asks you to write: no points for it (write it yourself).")[len("failed: "):]
+    assert result["flags"] == ["cell 10: uses nnlib in an exercise (the reference implementation?)",
+                               "90.3: the student's code called nnlib.functional.dense.dense_forward"]
 
 
 def run_cli(*args):

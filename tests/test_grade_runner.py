@@ -20,7 +20,7 @@ def kernel(denied):
     kernel = Kernel(workspace, Limits(memory=2 * 2**30), deny=[denied], readonly=default_readonly())
     kernel.start()
     yield kernel
-    kernel.shutdown()
+    kernel.close()
     workspace.cleanup()
 
 

@@ -17,6 +17,14 @@ kills its worker. Results are written as they arrive:
 Resumed results are read before the first kernel starts, and every result
 file is rewritten from memory at the end, so nothing a submission writes
 while the batch runs ends up in the grades.
+
+Every kernel runs in a sandbox of its own (``sandbox``): it cannot see the
+other kernels, the submissions, the grades or the solutions, and nothing it
+starts outlives it. Without a sandbox (no bubblewrap, or it cannot work
+here) ``run_batch`` refuses, unless ``sandbox=False`` (``--no-sandbox``).
+The batch's grading seed is recorded in every result and in grades.json;
+``--resume`` grades with the same seed, so a grade does not change by
+being regraded.
 """
 import functools
 import hashlib
@@ -38,9 +46,16 @@ from nncourse.grade.judge import base_namespace
 from nncourse.grade.notebook import SubmissionError, check_assignment, read_submission
 from nncourse.grade.report import feedback_markdown, write_csv, write_json
 from nncourse.grade.runner import Limits, source_folders
+from nncourse.grade.sandbox import Isolation, detect
+from nncourse.grade.seed import new_seed, student_seed
 
 SELF_CHECK = "(solution self-check)"
 MAX_FOLDER_BYTES = 200 * 2**20
+WORKER_MEMORY = 4 * 2**30   # what a worker may allocate beyond its start (what kernels send it, decoded)
+
+
+class SandboxError(RuntimeError):
+    """A batch that would grade other people's work without a sandbox."""
 
 
 @dataclass
@@ -58,6 +73,8 @@ class BatchSummary:
     seconds: float = 0.0
     self_check: str = ""                          # why the solution failed its own grading
     warnings: list = field(default_factory=list)
+    seed: int = 0                                 # the batch's grading seed
+    sandbox: str = ""                             # full, namespaces or none
 
 
 def discover(folder, out=None):
@@ -106,14 +123,15 @@ def locate_notebook(sub, assignment_name):
                           f"({', '.join(p.name for p in books[:5])}) and none is named {assignment_name}.ipynb.")
 
 
-def grade_submission(sub, assignment, limits, namespace, guard):
+def grade_submission(sub, assignment, limits, namespace, guard, seed=0, isolation=None):
     """Grade one submission; returns the result as a dict and never raises."""
     started = time.monotonic()
     try:
         notebook, files = locate_notebook(sub, assignment.name)
         nb = read_submission(notebook)
         check_assignment(nb, assignment, name=notebook.name)
-        result = grade_notebook(nb, assignment, limits, namespace, files_from=files, **guard)
+        result = grade_notebook(nb, assignment, limits, namespace, files_from=files,
+                                seed=student_seed(seed, sub.student), isolation=isolation, **guard)
     except SubmissionError as exc:
         result = NotebookResult(assignment.name, status="invalid", error=str(exc))
     except Exception as exc:  # noqa: BLE001 - a grader bug must not stop the batch
@@ -123,8 +141,27 @@ def grade_submission(sub, assignment, limits, namespace, guard):
                 submission=sub.path.name)
 
 
+def bound_memory(extra=WORKER_MEMORY):
+    """Cap this process's address space at what it uses now plus ``extra`` (soft limit only).
+
+    A worker decodes what a kernel sends; a flood then ends in MemoryError in
+    this worker (its student's grade is "error"), never in the grader's
+    machine running out. The hard limit stays, so kernels started from here set their own.
+    """
+    import resource
+    try:
+        with open("/proc/self/statm") as statm:
+            used = int(statm.read().split()[0]) * resource.getpagesize()
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        soft = used + extra if hard == resource.RLIM_INFINITY else min(hard, used + extra)
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    except (OSError, ValueError):
+        pass
+
+
 def _child(send, work, sub):
     try:
+        bound_memory()
         send.send(work(sub))
     finally:
         send.close()
@@ -191,6 +228,7 @@ class Batch:
             result = lost(sub, self.assignment, "the grading process died (the submission may have killed it).")
         elif result == "timeout":
             result = lost(sub, self.assignment, "grading took too long and was stopped.")
+        result["batch_seed"] = self.summary.seed
         if sub.student == SELF_CHECK:
             if result["total"] < result["possible"] or result["status"] not in ("ok",):
                 bad = [e for e in result["exercises"] if e["status"] != "passed"]
@@ -232,19 +270,37 @@ def load_previous(out):
 
 
 def run_batch(folder, assignment, out, workers=2, resume=False, limits=None,
-              self_check=True, progress=True):
-    """Grade every submission in ``folder``; write the outputs to ``out``; return a BatchSummary."""
+              self_check=True, progress=True, sandbox=True, seed=None):
+    """Grade every submission in ``folder``; write the outputs to ``out``; return a BatchSummary.
+
+    ``sandbox=False`` grades without a sandbox (never for an exam: see the
+    README); with ``sandbox=True`` and none available, SandboxError.
+    ``seed``: the batch's grading seed (default: the one of the results
+    being resumed, else a fresh one).
+    """
     started, limits = time.monotonic(), limits or Limits()
+    isolation = detect() if sandbox else Isolation("none", "--no-sandbox")
+    if sandbox and not isolation.sandboxed:
+        raise SandboxError(f"refusing to grade a batch without a sandbox: {isolation.reason}. Install "
+                           f"bubblewrap (see the README), or pass --no-sandbox where every submission is "
+                           f"trusted (never for an exam).")
     folder, out = Path(folder).resolve(), Path(out).resolve()
     subs = discover(folder, out)
     previous = load_previous(out) if resume else {}
+    if seed is None:
+        seeds = {old.get("batch_seed") for old in previous.values()} - {None}
+        seed = seeds.pop() if len(seeds) == 1 else new_seed()
     namespace = base_namespace(assignment)  # loaded before any kernel starts
     source_before = source_digest()
     batch = Batch(assignment, out, progress)
+    batch.summary.seed, batch.summary.sandbox = int(seed), isolation.level
+    if isolation.warning():
+        batch.summary.warnings.append(isolation.warning())
     todo = []
     for sub in subs:
         old = previous.get(sub.student)
-        if old and old.get("fingerprint") == sub.fingerprint and old.get("status") != "error":
+        if old and old.get("fingerprint") == sub.fingerprint and old.get("status") != "error" \
+                and old.get("batch_seed") == seed:
             batch.summary.results[sub.student] = old
             batch.summary.skipped += 1
         else:
@@ -254,7 +310,7 @@ def run_batch(folder, assignment, out, workers=2, resume=False, limits=None,
     guard = {"workspace_parent": scratch, "deny": [folder, out, scratch], "protect": [os.getpid()]}
     jobs = ([Submission(SELF_CHECK, assignment.path)] if self_check else []) + todo
     work = functools.partial(grade_submission, assignment=assignment, limits=limits,
-                             namespace=namespace, guard=guard)
+                             namespace=namespace, guard=guard, seed=seed, isolation=isolation)
     try:
         run_pool(jobs, work, workers, batch.on_done, limits.notebook_timeout + 3 * limits.startup + 60)
     finally:
@@ -267,7 +323,8 @@ def run_batch(folder, assignment, out, workers=2, resume=False, limits=None,
     summary.seconds = time.monotonic() - started
     if not summary.self_check:
         write_csv(out / "grades.csv", assignment, rows)
-        write_json(out / "grades.json", assignment, rows, summary.seconds)
+        write_json(out / "grades.json", assignment, rows, summary.seconds, seed=summary.seed,
+                   sandbox=summary.sandbox)
     if source_digest() != source_before:
         summary.warnings.append("nnlib's or nncourse's source files changed during the batch: a submission "
                                 "may have written to them; check `git status` and regrade.")

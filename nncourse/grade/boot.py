@@ -8,6 +8,8 @@ CONFIG is JSON with:
   raises MemoryError or kills this kernel, never the machine);
 - ``cpu``: CPU seconds before the kernel is killed (RLIMIT_CPU), a backstop
   behind the grader's wall-clock timeouts; ``fsize``: largest file it may write;
+  ``nproc``: processes and threads of its uid (RLIMIT_NPROC; only in a sandbox
+  with a uid of its own, 0 otherwise);
 - ``salt``, ``deny``, ``readonly``, ``allow``: salted SHA-256 hashes of folders.
   An audit hook refuses, through Python's file APIs, any access inside a
   ``deny`` folder (the solutions, the submissions, the grades) and any write
@@ -15,6 +17,9 @@ CONFIG is JSON with:
   ``allow`` (the kernel's own working folder). Only hashes are passed, so the
   kernel is never told where the solutions are.
 - ``protect``: process ids the kernel may not signal (the grader's).
+- ``sandboxed``: the kernel runs in a PID namespace, where its parent is pid 1,
+  which ipykernel's parent poller takes for "the grader is gone"; the poller
+  is switched off (bwrap's --die-with-parent does its job there).
 
 Then the kernel dies with its parent (PR_SET_PDEATHSIG) and no core files
 are written. The guard is a speed bump, not a sandbox: code using ctypes or
@@ -37,7 +42,8 @@ WRITE_EVENTS = {"os.remove": 0, "os.rmdir": 0, "os.mkdir": 0, "os.rename": (0, 1
 
 
 def set_limits(config):
-    for name, key in (("RLIMIT_AS", "memory"), ("RLIMIT_CPU", "cpu"), ("RLIMIT_FSIZE", "fsize")):
+    for name, key in (("RLIMIT_AS", "memory"), ("RLIMIT_CPU", "cpu"), ("RLIMIT_FSIZE", "fsize"),
+                      ("RLIMIT_NPROC", "nproc")):
         if config.get(key):
             limit = int(config[key])
             resource.setrlimit(getattr(resource, name), (limit, limit))
@@ -120,6 +126,8 @@ def main():
     config = json.loads(sys.argv[1])
     set_limits(config)
     die_with_parent()
+    if config.get("sandboxed"):
+        os.environ.pop("JPY_PARENT_PID", None)
     sys.addaudithook(Guard(config))
     del sys.path[0]  # this script's folder must not shadow top-level modules
     sys.argv = [sys.argv[0]] + sys.argv[2:]

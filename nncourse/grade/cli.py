@@ -8,7 +8,8 @@
 Exit status: ``check`` 0 when every exercise passes, 1 when some do not,
 2 when the notebook cannot be graded; ``batch`` 0 when it ran (whatever the
 students scored), 2 on a usage error, 3 when the solution does not earn full
-points (so the grades would be wrong); ``validate`` 0 when the metadata is valid.
+points (so the grades would be wrong), 4 when there is no sandbox and
+``--no-sandbox`` was not given; ``validate`` 0 when the metadata is valid.
 """
 import argparse
 import glob
@@ -60,6 +61,8 @@ def parser():
     batch.add_argument("--no-self-check", dest="self_check", action="store_false",
                        help="do not first grade the solution itself")
     batch.add_argument("--quiet", action="store_true", help="no progress bar")
+    batch.add_argument("--no-sandbox", dest="sandbox", action="store_false",
+                       help="grade without a sandbox (only where every submission is trusted; never an exam)")
     for command in (check, batch):
         command.add_argument("--assignment", required=command is batch,
                              help="assignment name, e.g. 04_backprop (check: default from the file name)")
@@ -67,6 +70,8 @@ def parser():
         command.add_argument("--timeout", type=float, default=20.0, help="seconds per cell (default 20)")
         command.add_argument("--notebook-timeout", type=float, default=300.0, help="seconds per notebook (default 300)")
         command.add_argument("--memory", type=size, default=size("4G"), help="memory limit per kernel (default 4G)")
+        command.add_argument("--seed", type=int, default=None,
+                             help="grading seed of the hidden inputs (default: a fresh one; batch --resume: the old one)")
     validate = sub.add_parser("validate", help="check nbgrader schema-v3 metadata")
     validate.add_argument("notebooks", type=Path, nargs="*", help="default: every solutions notebook")
     progress.add_parser(sub)
@@ -104,20 +109,28 @@ def run_check(args):
     assignment = find_assignment(args.assignment or args.notebook.stem, solutions)
     nb = read_submission(args.notebook)
     check_assignment(nb, assignment, name=args.notebook.name)
-    result = grade_notebook(nb, assignment, _limits(args))
+    from nncourse.grade.sandbox import detect
+    if detect().warning():
+        print(f"nnlib-grade: note: {detect().warning()}", file=sys.stderr)
+    result = grade_notebook(nb, assignment, _limits(args), seed=args.seed)
     print(table(result, f"{args.notebook} (assignment {assignment.name})"))
     return 0 if result.total == result.possible and result.status == "ok" else 1
 
 
 def run_batch(args):
-    from nncourse.grade.batch import run_batch as batch
+    from nncourse.grade.batch import SandboxError, run_batch as batch
     if not args.submissions.is_dir():
         raise SubmissionError(f"{args.submissions} is not a folder of submissions.")
     if args.workers < 1:
         raise SubmissionError("--workers must be at least 1.")
     assignment = find_assignment(args.assignment, args.solutions or default_solutions())
-    summary = batch(args.submissions, assignment, args.out, workers=args.workers, resume=args.resume,
-                    limits=_limits(args), self_check=args.self_check, progress=not args.quiet)
+    try:
+        summary = batch(args.submissions, assignment, args.out, workers=args.workers, resume=args.resume,
+                        limits=_limits(args), self_check=args.self_check, progress=not args.quiet,
+                        sandbox=args.sandbox, seed=args.seed)
+    except SandboxError as exc:
+        print(f"nnlib-grade: {exc}", file=sys.stderr)
+        return 4
     if summary.self_check:
         print(f"nnlib-grade: stopped: {summary.self_check}; raise --timeout or fix the assignment.", file=sys.stderr)
         return 3
@@ -127,7 +140,8 @@ def run_batch(args):
     print(f"graded {summary.graded} submission{'s' * (summary.graded != 1)} ({summary.skipped} unchanged, "
           f"skipped) in {summary.seconds:.1f} s with {args.workers} workers; all {len(summary.results)}: "
           + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
-    print(f"wrote {args.out / 'grades.csv'}, {args.out / 'grades.json'} and {args.out / 'feedback'}/")
+    print(f"wrote {args.out / 'grades.csv'}, {args.out / 'grades.json'} and {args.out / 'feedback'}/ "
+          f"(grading seed {summary.seed}, sandbox: {summary.sandbox})")
     for warning in summary.warnings:
         print(f"WARNING: {warning}", file=sys.stderr)
     return 0

@@ -8,16 +8,56 @@ turns into a stand-in. Nothing is unpickled, imported or called here, and
 sizes are bounded, so malformed or hostile input only raises DecodeError.
 """
 import base64
+import json
 
 import numpy as np
 
 from nncourse.grade.probe import MAX_DEPTH, NUMERIC_KINDS, Opaque
 
 MAX_ITEMS = 1_000_000
+MAX_JSON_BYTES = 64 * 2**20
+MAX_JSON_DEPTH = 64
+MAX_CONTAINERS = 2_000_000
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
 
 
 class DecodeError(ValueError):
     """The kernel sent something that is not the plain data ``probe.encode`` makes."""
+
+
+def json_depth(text):
+    """How deeply the JSON ``text`` (str or bytes) nests, found without parsing it (no recursion).
+
+    Escaped backslashes, then escaped quotes, are dropped, then every byte but
+    quotes and brackets: what is left is short, and a quote toggles "inside a string".
+    """
+    data = text.encode("utf-8", "surrogatepass") if type(text) is str else bytes(text)
+    data = data.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE)
+    depth = deepest = 0
+    inside = False
+    for byte in data:
+        if byte == 34:                 # '"'
+            inside = not inside
+        elif not inside:
+            depth += 1 if byte in (91, 123) else -1   # '[' '{' open, ']' '}' close
+            if depth > deepest:
+                deepest = depth
+    return deepest
+
+
+def bounded_json(text, max_bytes=MAX_JSON_BYTES, max_depth=MAX_JSON_DEPTH):
+    """``json.loads(text)`` after checking its size, then its nesting depth; DecodeError otherwise."""
+    if type(text) not in (str, bytes):
+        raise DecodeError(f"expected JSON text, got {type(text).__name__}.")
+    if len(text) > max_bytes:
+        raise DecodeError(f"the data is larger than the grader accepts ({max_bytes >> 20} MB).")
+    containers = text.count("[" if type(text) is str else b"[") + text.count("{" if type(text) is str else b"{")
+    if containers > MAX_CONTAINERS or json_depth(text) > max_depth:
+        raise DecodeError(f"the data is nested more than {max_depth} levels deep or holds too many containers.")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError, UnicodeDecodeError) as exc:
+        raise DecodeError(f"the data is not valid JSON ({type(exc).__name__}).") from None
 
 
 def decode(data, handles=None):
@@ -55,6 +95,8 @@ class Decoder:
             return _b64(data.get("b64"))
         if tag == "opaque":
             return Opaque(data.get("type", "?"))
+        if tag in ("device", "generator"):  # a CUDA device array or a Generator: not plain data
+            return Opaque("CUDA device array" if tag == "device" else "numpy.random.Generator")
         if tag == "handle":
             return self.handles(data) if self.handles else Opaque("function")
         raise DecodeError(f"unknown recorded value tag {tag!r}.")

@@ -1,12 +1,13 @@
 """Grade one notebook: run it cell by cell in its own kernel, judge every grading cell.
 
-``grade_notebook`` restores the grading cells (``notebook.restore``), runs
-the plan in a ``runner.Kernel`` and, around each grading cell, installs the
-recorder (``probe``) and reads its plain-data result, which ``judge`` turns
-into a verdict in this process. A cell that hangs or kills the kernel costs
-only itself: the kernel is restarted, the cells that ran fine are run again
-to rebuild the state, functions that hung or crashed are not called again,
-and the remaining exercises are graded.
+``grade_notebook`` restores the grading cells (``notebook.restore``) and runs
+the student's cells in a ``runner.Kernel`` (in its sandbox). A grading cell
+never runs there: at its place, the grader installs ``probe``'s server in
+the kernel and ``judge`` runs the cell in this process, calling the
+student's functions in the kernel through it. A cell that hangs or kills the
+kernel costs only itself: the kernel is restarted, the cells that ran fine
+are run again to rebuild the state, functions that hung or crashed are not
+called again, and the remaining exercises are graded.
 """
 import secrets
 import time
@@ -14,27 +15,21 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from nncourse.grade import probe
-from nncourse.grade.judge import Judgement, base_namespace, judge, read_payload
+from nncourse.grade.judge import KernelLost, Remote, base_namespace, judge
 from nncourse.grade.notebook import exercise_label, flags, parse, restore, run_time_names, syntax_error
 from nncourse.grade.runner import Kernel, KernelStartError, Limits, Workspace, default_readonly
+from nncourse.grade.seed import new_seed
 
 PROBE_SOURCE = Path(probe.__file__).read_text(encoding="utf-8")  # read before any kernel runs
 MAX_RESTARTS = 8
-PREAMBLE = """def __nnlib_grade_begin(source, token, functions, values, imports):
-    for line in imports:  # names the tests use, in case a cell rebound them (e.g. `check = 1`)
-        try:
-            exec(line, globals())
-        except Exception:
-            pass
+MAX_NOTES = 30
+SERVER = """def __nnlib_grade_server(source, token):
     import types
     probe = types.ModuleType("nnlib_grade_probe")
     exec(compile(source, "<nnlib-grade probe>", "exec"), probe.__dict__)
-    recorder = probe.Recorder(token)
-    recorder.begin(globals(), functions, values)
-    return recorder
-__nnlib_grade__ = __nnlib_grade_begin({source!r}, {token!r}, {functions!r}, {values!r}, {imports!r})
-del __nnlib_grade_begin"""
-POSTAMBLE = "__nnlib_grade__.end(globals())\ndel __nnlib_grade__"
+    return probe.Server(token, globals())
+__nnlib_grade__ = __nnlib_grade_server({source!r}, {token!r})
+del __nnlib_grade_server"""
 SIGNALS = {-11: "a segmentation fault (SIGSEGV)", -6: "an abort (SIGABRT)", -7: "a bus error (SIGBUS)",
            -9: "being killed (SIGKILL)", -24: "using more CPU time than allowed (SIGXCPU)"}
 
@@ -59,6 +54,8 @@ class NotebookResult:
     error: str = ""
     seconds: float = 0.0
     restarts: int = 0
+    seed: int = None                           # the grading seed of the hidden inputs
+    sandbox: str = ""                          # the isolation it ran in: full, namespaces or none
 
     @property
     def total(self):
@@ -73,27 +70,34 @@ class NotebookResult:
 
 
 def grade_notebook(nb, assignment, limits=None, namespace=None, files_from=None,
-                   workspace_parent=None, deny=(), protect=()):
-    """Grade notebook ``nb`` (already read and checked) against ``assignment``."""
+                   workspace_parent=None, deny=(), protect=(), seed=None, isolation=None):
+    """Grade notebook ``nb`` (already read and checked) against ``assignment``.
+
+    ``seed``: the grading seed of the hidden inputs (default: a fresh one,
+    recorded in the result); ``isolation``: a ``sandbox.Isolation`` (default:
+    the best this machine gives).
+    """
     limits = limits or Limits()
     namespace = namespace if namespace is not None else base_namespace(assignment)
     started = time.monotonic()
     workspace = Workspace(parent=workspace_parent, files_from=files_from)
     kernel = Kernel(workspace, limits, deny=[assignment.path.parent, *deny],
-                    readonly=default_readonly(), protect=protect)
-    result = NotebookResult(assignment.name)
+                    readonly=default_readonly(), protect=protect, isolation=isolation)
+    result = NotebookResult(assignment.name, seed=new_seed() if seed is None else int(seed),
+                            sandbox=kernel.isolation.level)
     try:
         plan = restore(nb, assignment)
         result.flags = flags(plan)
         kernel.start()
-        session = Session(kernel, plan, assignment, limits, namespace)
+        session = Session(kernel, plan, assignment, limits, namespace, result.seed)
         session.run()
         session.fill(result)
+        result.flags += session.flags
     except KernelStartError as exc:
         result.status, result.error = "error", str(exc)
         result.exercises = [_result(g, "error", str(exc)) for g in assignment.grading.values()]
     finally:
-        kernel.shutdown()
+        kernel.close()
         workspace.cleanup()
     result.seconds = round(time.monotonic() - started, 2)
     return result
@@ -106,9 +110,10 @@ def _result(spec, status, feedback, points=0.0):
 class Session:
     """The run of one plan in one kernel, with restarts."""
 
-    def __init__(self, kernel, plan, assignment, limits, namespace):
+    def __init__(self, kernel, plan, assignment, limits, namespace, seed=None):
         self.kernel, self.plan, self.assignment = kernel, plan, assignment
-        self.limits, self.namespace = limits, namespace
+        self.limits, self.namespace, self.seed = limits, namespace, seed
+        self.flags = []
         self.replayable, self.failed, self.quarantine = [], {}, {}
         self.results, self.notes, self.issues = {}, [], set()
         self.restarts, self.stopped = 0, ""
@@ -134,7 +139,9 @@ class Session:
     def fill(self, result):
         result.exercises = [self.results.get(gid) or _result(spec, "not run", "not run.")
                             for gid, spec in self.assignment.grading.items()]
-        result.notes, result.restarts = self.notes, self.restarts
+        result.notes, result.restarts = self.notes[:MAX_NOTES], self.restarts
+        if len(self.notes) > MAX_NOTES:
+            result.notes.append(f"... and {len(self.notes) - MAX_NOTES} more notes.")
         result.status = ",".join(sorted(self.issues)) or "ok"
 
     # ------------------------------------------------------------ the student's cells
@@ -161,11 +168,11 @@ class Session:
             return f"{where(cell)} crashed the kernel: {self.crash_reason()}."
         if outcome.ename in ("SyntaxError", "IndentationError", "TabError"):
             line, message = syntax_error(cell.source) or ("?", outcome.evalue)
-            return f"{where(cell)} has a {outcome.ename} on line {line}: {message}."
-        first = (outcome.evalue.strip().splitlines() or [""])[0][:200]
+            return f"{where(cell)} has a {outcome.ename} on line {line}: {probe.short(message)}."
+        first = probe.short((outcome.evalue.strip().splitlines() or [""])[0])
         if outcome.ename == "NotImplementedError" and first.startswith("Exercise "):
             return f"{where(cell)} stopped at an unfinished exercise ({first})."
-        return f"{where(cell)} raised {outcome.ename}: {first}"
+        return f"{where(cell)} raised {probe.short(outcome.ename, 60)}: {first}"
 
     def crash_reason(self):
         code = self.kernel.exit_code()
@@ -206,29 +213,44 @@ class Session:
             return _result(spec, status, f"{status}: `{blocked[0]}` {self.quarantine[blocked[0]]} "
                                          f"in an earlier test, so it was not called again.")
         token = secrets.token_hex(12)
-        setup = PREAMBLE.format(source=PROBE_SOURCE, token=token, functions=spec.functions,
-                                values=spec.values, imports=self.assignment.imports)
-        prepared = self.kernel.execute(setup, 30, silent=True)
+        prepared = self.kernel.execute(SERVER.format(source=PROBE_SOURCE, token=token), 30, silent=True)
         if prepared.status != "ok":
             if prepared.status in ("timeout", "died"):
                 self.recover(prepared.status)
             return _result(spec, "error", f"the grader could not prepare this test "
-                                          f"({prepared.ename or prepared.status}: {prepared.evalue[:200]}).")
-        outcome = self.kernel.execute(spec.source, timeout)
-        if outcome.status in ("timeout", "died"):
-            return self.lost(spec, outcome, timeout)
-        collected = self.kernel.execute(POSTAMBLE, 30)
-        try:
-            judgement = judge(spec, read_payload(collected.payloads, token), self.namespace)
-        except ValueError as exc:
-            judgement = Judgement("failed", str(exc))
-        if collected.status in ("timeout", "died"):
-            self.recover(collected.status)
-        return self.combine(spec, outcome, judgement)
+                                          f"({prepared.ename or prepared.status}: {probe.short(prepared.evalue)}).")
+        deadline = time.monotonic() + timeout
 
-    def lost(self, spec, outcome, timeout):
-        """A grading cell that hung or crashed the kernel: 0 points, say which."""
-        if outcome.status == "timeout":
+        def transport(method, request, on_input):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise KernelLost("timeout")
+            outcome = self.kernel.execute(f"__nnlib_grade__.{method}({request!r})", left, silent=True,
+                                          on_input=on_input)
+            if outcome.status in ("timeout", "died"):
+                raise KernelLost(outcome.status)
+            if outcome.status != "ok":
+                raise ValueError(f"the grader's call into your notebook failed ({probe.short(outcome.ename, 60)}: "
+                                 f"{probe.short(outcome.evalue)}); did the notebook change `__nnlib_grade__`?")
+            return outcome.payloads
+
+        remote = Remote(transport, token, self.assignment.mutates)
+        try:
+            judgement = judge(spec, remote, self.namespace, self.assignment.forbidden.get(spec.label, ()), self.seed)
+        except KernelLost as exc:
+            return self.lost(spec, exc.status, timeout)
+        used = [name for name in judgement.nnlib  # public functions only: not their private helpers
+                if name.startswith("nnlib.") and not any(part.startswith("_") for part in name.split("."))]
+        if used:
+            self.flags.append(f"{spec.label}: the student's code called {', '.join(used[:5])}"
+                              f"{' ...' if len(used) > 5 else ''}")
+        if not remote.profiled:
+            self.flags.append(f"{spec.label}: the student's code switched off the grader's call record (sys.setprofile)")
+        return self.combine(spec, judgement)
+
+    def lost(self, spec, status, timeout):
+        """A grading cell whose calls hung or crashed the kernel: 0 points, say which."""
+        if status == "timeout":
             reason, status = "did not finish", "timeout"
             text = f"timeout: the tests did not finish within {timeout:.0f} s (an endless loop?)"
         else:
@@ -236,14 +258,12 @@ class Session:
             text = f"crashed: the kernel died during the tests: {self.crash_reason()}"
         for name in spec.functions:
             self.quarantine[name] = reason
-        self.recover(outcome.status)
+        self.recover("timeout" if status == "timeout" else "died")
         return _result(spec, status, text + "; the kernel was restarted and grading went on.")
 
-    def combine(self, spec, outcome, judgement):
-        if judgement.status == "passed" and outcome.status == "ok":
-            return _result(spec, "passed", judgement.message, points=spec.points)
+    def combine(self, spec, judgement):
         if judgement.status == "passed":
-            return _result(spec, "failed", f"the tests raised {outcome.ename}: {outcome.evalue[:200]}")
+            return _result(spec, "passed", judgement.message, points=spec.points)
         context = [self.failed[self.assignment.functions[name]] for name in spec.functions
                    if self.assignment.functions.get(name) in self.failed]
         if not context and "is not defined" in judgement.message and self.failed:

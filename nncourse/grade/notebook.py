@@ -66,6 +66,8 @@ class Assignment:
     grade_ids: set = field(default_factory=set)
     seconds: dict = field(default_factory=dict)     # grade_id or cell id -> stored run time
     cells: list = field(default_factory=list)
+    mutates: dict = field(default_factory=dict)     # function -> (parameter names, those changed in place)
+    forbidden: dict = field(default_factory=dict)   # exercise label -> nnlib functions it must not call
 
     @property
     def possible(self):
@@ -92,12 +94,17 @@ class Assignment:
             if meta.get("solution"):
                 for name in defined_functions(tree):
                     self.functions[name] = meta.get("grade_id", "")
+                for node in tree.body:
+                    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        self.mutates[node.name] = parameters(node), mutated_parameters(node)
         for cell in nb.cells:
             meta = cell.metadata.get("nbgrader", {})
             if cell.cell_type == "code" and meta.get("grade"):
                 self.grading[meta["grade_id"]] = self._grading_cell(cell, meta)
         if not self.grading:
             raise AssignmentError(f"{path.name} has no grading cells (code cells with nbgrader grade: true).")
+        from nncourse.grade.reference import reference_calls
+        self.forbidden = reference_calls({cell.label for cell in self.grading.values()})
         return self
 
     def _grading_cell(self, cell, meta):
@@ -259,6 +266,93 @@ def run_time_names(tree):
             names.add(node.id)
         todo += [child for child in ast.iter_child_nodes(node) if child is not None]
     return names
+
+
+def parameters(function):
+    """The positional parameter names of a ``def``, in order (keyword-only ones after them)."""
+    args = function.args
+    return [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
+
+
+IN_PLACE_METHODS = {"fill", "sort", "resize", "put", "itemset", "setfield", "partition", "append", "extend",
+                    "update", "clear", "pop", "insert", "remove", "setdefault", "__setitem__", "__iadd__"}
+
+
+def mutated_parameters(function):
+    """The parameters a function (the solution's) changes in place, found in its source.
+
+    A name is the parameter itself or an alias of it or of its items
+    (``v = params["W"]``, ``w, b = cache``, ``for p, v in zip(params, velocities)``);
+    a change in place is an augmented assignment to it or its items, an item or
+    attribute assignment, ``out=`` of a ufunc, ``np.copyto(it, ...)`` or an
+    in-place method. Over-approximates on purpose: a parameter it names is
+    written back to the tests; every other one stays as the tests built it.
+    """
+    params = set(parameters(function))
+    alias = {p: {p} for p in params}    # name -> the parameters it may stand for
+
+    def roots(node):
+        found = set()
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and sub.id in alias:
+                found |= alias[sub.id]
+        return found
+
+    def direct(node):  # the parameters that an expression *is* (not a computation from them)
+        if isinstance(node, ast.Name):
+            return alias.get(node.id, set())
+        if isinstance(node, (ast.Subscript, ast.Attribute)):
+            return direct(node.value)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("zip", "enumerate",
+                                                                                             "reversed", "iter"):
+            return set().union(set(), *(direct(a) for a in node.args))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                node.func.attr in ("items", "values", "get"):
+            return direct(node.func.value)
+        if isinstance(node, (ast.Tuple, ast.List)):
+            return set().union(set(), *(direct(e) for e in node.elts))
+        return set()
+
+    def bind(target, sources, value=None):
+        parts = value.elts if isinstance(value, (ast.Tuple, ast.List)) else \
+            value.args if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and \
+            value.func.id == "zip" else None
+        if isinstance(target, (ast.Tuple, ast.List)) and parts is not None and len(parts) == len(target.elts):
+            for one, part in zip(target.elts, parts):  # w, b = x, y; for p, v in zip(params, velocities)
+                bind(one, direct(part), part)
+            return
+        for sub in ast.walk(target):
+            if isinstance(sub, ast.Name) and sources:
+                alias[sub.id] = alias.get(sub.id, set()) | sources
+
+    for _ in range(3):  # aliases of aliases
+        for node in ast.walk(function):
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    bind(target, direct(node.value), node.value)
+            elif isinstance(node, (ast.For, ast.comprehension)):
+                bind(node.target, direct(node.iter), node.iter)
+            elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+                bind(node.optional_vars, direct(node.context_expr))
+    changed = set()
+    for node in ast.walk(function):
+        if isinstance(node, ast.AugAssign):
+            changed |= direct(node.target)
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                for sub in ast.walk(target):
+                    if isinstance(sub, (ast.Subscript, ast.Attribute)) and isinstance(sub.ctx, ast.Store):
+                        changed |= direct(sub.value)
+        elif isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr in IN_PLACE_METHODS:
+                changed |= direct(func.value)
+            if isinstance(func, ast.Attribute) and func.attr in ("copyto", "at") and node.args:
+                changed |= direct(node.args[0])
+            for keyword in node.keywords:
+                if keyword.arg == "out":
+                    changed |= direct(keyword.value)
+    return changed & params
 
 
 def bound_names(tree):

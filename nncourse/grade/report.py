@@ -70,10 +70,10 @@ def write_csv(path, assignment, rows):
                              result["status"], result.get("error", ""), "; ".join(result.get("flags", []))])
 
 
-def write_json(path, assignment, rows, seconds):
-    """grades.json: the assignment's exercises and every student's full result."""
+def write_json(path, assignment, rows, seconds, seed=None, sandbox=""):
+    """grades.json: the assignment's exercises, the grading seed, the sandbox, every student's full result."""
     data = {"assignment": assignment.name, "possible": assignment.possible,
             "exercises": [{"grade_id": g.grade_id, "label": g.label, "points": g.points}
                           for g in assignment.grading.values()],
-            "seconds": round(seconds, 1), "students": dict(rows)}
+            "seconds": round(seconds, 1), "seed": seed, "sandbox": sandbox, "students": dict(rows)}
     path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

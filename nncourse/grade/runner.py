@@ -11,6 +11,9 @@ The kernel process is started by ``boot.py`` (limits, die-with-parent, file
 guard), in a temporary ``Workspace`` (cwd, HOME, TMPDIR, caches), with an
 environment built from scratch: nothing of the grader's environment but
 PATH/PYTHONPATH and the CUDA switches, so no variable names the solutions.
+Where the machine allows, it runs inside a ``sandbox.Sandbox`` of its own
+(bubblewrap namespaces, its own uid, cgroups; see ``sandbox``), which
+``close`` empties: nothing the kernel started survives it.
 """
 import hashlib
 import json
@@ -24,14 +27,25 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import zmq
 from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpec
+
+from nncourse.grade.decode import DecodeError, bounded_json
+
+from nncourse.grade.sandbox import Sandbox, detect
 
 BOOT = Path(__file__).with_name("boot.py")
 PASS_ENV = ("PATH", "PYTHONPATH", "LD_LIBRARY_PATH", "NUMBA_ENABLE_CUDASIM",
             "NUMBA_DISABLE_CUDA", "CUDA_VISIBLE_DEVICES")
 MAX_STDOUT = 20_000
 MAX_PAYLOADS = 16
+# What the grader reads from a kernel is bounded before it is decoded: ZMQ drops (and
+# disconnects) a frame over MAX_FRAME, a message over MAX_MESSAGE in all is ignored, and each
+# JSON frame is checked for size, then depth, before json.loads (see decode.bounded_json).
+MAX_FRAME = 72 * 2**20
+MAX_MESSAGE = 80 * 2**20
+MAX_FRAMES = 16
 
 
 class KernelStartError(RuntimeError):
@@ -76,7 +90,7 @@ class Workspace:
 
     def env(self):
         env = {k: os.environ[k] for k in PASS_ENV if k in os.environ}
-        env.update(HOME=str(self.root / "home"), TMPDIR=str(self.root / "tmp"),
+        env.update(USER="student", LOGNAME="student", HOME=str(self.root / "home"), TMPDIR=str(self.root / "tmp"),
                    MPLCONFIGDIR=str(self.root / "mpl"), NUMBA_CACHE_DIR=str(self.root / "numba"),
                    LANG="C.UTF-8", PYTHONHASHSEED="0", MALLOC_ARENA_MAX="2",
                    OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
@@ -108,7 +122,7 @@ def _size(folder):
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def guard_config(limits, workspace, deny=(), readonly=(), protect=()):
+def guard_config(limits, workspace, deny=(), readonly=(), protect=(), nproc=0):
     """The JSON handed to boot.py: limits and salted hashes of the guarded folders."""
     salt = secrets.token_hex(16)
 
@@ -119,13 +133,31 @@ def guard_config(limits, workspace, deny=(), readonly=(), protect=()):
     return {"memory": int(limits.memory), "fsize": int(limits.fsize),
             "cpu": int(limits.notebook_timeout + 120), "salt": salt,
             "deny": hashes(list(deny) + [cache]), "readonly": hashes(readonly),
-            "allow": hashes([workspace.root]), "protect": [int(p) for p in protect]}
+            "allow": hashes([workspace.root]), "protect": [int(p) for p in protect], "nproc": int(nproc)}
 
 
 def source_folders():
     """The folders of the nnlib and nncourse packages (the library and this grader)."""
     import nnlib
     return [Path(nnlib.__file__).resolve().parent, Path(__file__).resolve().parents[1]]
+
+
+def sandbox_readable(deny=()):
+    """What a sandboxed kernel sees read-only besides the system: site-packages, nnlib, nncourse, PYTHONPATH.
+
+    A folder that holds a denied one (the course root holds solutions/) is left out.
+    """
+    import site
+    denied = [os.path.realpath(d) for d in deny if d]
+    folders = [*source_folders(), *site.getsitepackages(), site.getusersitepackages(),
+               *os.environ.get("PYTHONPATH", "").split(os.pathsep)]
+    keep = []
+    for folder in folders:
+        real = os.path.realpath(folder) if folder else ""
+        if real and os.path.isdir(real) and not any(d == real or d.startswith(real.rstrip("/") + "/")
+                                                      for d in denied):
+            keep.append(real)
+    return keep
 
 
 def default_readonly():
@@ -139,25 +171,36 @@ def default_readonly():
 class Kernel:
     """One student's kernel; ``execute`` never raises for what the student's code does."""
 
-    def __init__(self, workspace, limits, deny=(), readonly=(), protect=()):
+    def __init__(self, workspace, limits, deny=(), readonly=(), protect=(), isolation=None):
         self.workspace, self.limits = workspace, limits
         self.guard = dict(deny=deny, readonly=readonly, protect=set(protect) | {os.getpid()})
+        self.isolation = isolation or detect()
+        self.sandbox = None
         self.km = self.kc = None
         self.starts = 0
 
     def start(self):
-        config = guard_config(self.limits, self.workspace, **self.guard)
-        # IPC sockets inside the workspace: no TCP port another process could reach.
+        if self.sandbox is None:
+            self.sandbox = Sandbox(self.isolation, self.limits)
+        config = guard_config(self.limits, self.workspace, nproc=self.sandbox.nproc, **self.guard)
+        config["sandboxed"] = self.isolation.sandboxed
+        # IPC sockets inside the workspace: no TCP port another process could reach (and in the
+        # sandbox the kernel's network namespace is its own).
         self.km = KernelManager(transport="ipc", ip=str(self.workspace.root / f"ipc-{self.starts}"))
+        argv = [sys.executable, str(BOOT), json.dumps(config), "-f", "{connection_file}"]
         self.km._kernel_spec = KernelSpec(
-            argv=[sys.executable, str(BOOT), json.dumps(config), "-f", "{connection_file}"],
+            argv=self.sandbox.command(argv, self.workspace, sandbox_readable(self.guard["deny"])),
             display_name="nnlib-grade", language="python")
         self.km.connection_file = str(self.workspace.root / f"kernel-{self.starts}.json")
+        self.km.write_connection_file()
+        self.sandbox.give(self.workspace.root)  # its uid must read the connection file, own its folder
         self.starts += 1
         with open(self.workspace.root / "kernel.log", "ab") as log:  # its stderr, for crash reports
             self.km.start_kernel(env=self.workspace.env(), cwd=str(self.workspace.work),
                                  stdout=log, stderr=log)
-        self.kc = self.km.client()
+        self.context = zmq.Context()
+        self.context.setsockopt(zmq.MAXMSGSIZE, MAX_FRAME)
+        self.kc = self.km.client(context=self.context)
         self.kc.start_channels()
         try:
             self.kc.wait_for_ready(timeout=self.limits.startup)
@@ -170,26 +213,45 @@ class Kernel:
         self.start()
 
     def shutdown(self):
+        """Stop the kernel and every process it started (the sandbox stays for a restart)."""
         if self.kc is not None:
             self.kc.stop_channels()
+            self.context.destroy(linger=0)
         if self.km is not None:
             try:
                 self.km.shutdown_kernel(now=True)
             except Exception:  # noqa: BLE001 - already dead is fine
                 pass
+        if self.sandbox is not None:
+            self.sandbox.kill_all()
         self.km = self.kc = None
+
+    def close(self):
+        """Shut down and give the sandbox back (its cgroups removed, its uid released)."""
+        self.shutdown()
+        if self.sandbox is not None:
+            self.sandbox.close()
+            self.sandbox = None
 
     def exit_code(self):
         """The kernel process's exit status (negative: killed by that signal), None if running."""
         try:
-            return self.km.provisioner.process.poll()
+            code = self.km.provisioner.process.poll()
         except AttributeError:
             return None
+        if code is not None and self.isolation.sandboxed and 128 < code <= 128 + 64:
+            return 128 - code  # bwrap reports a child killed by signal N as 128 + N
+        return code
 
-    def execute(self, code, timeout, silent=False):
-        """Run ``code``; wait at most ``timeout`` seconds; report what happened."""
+    def execute(self, code, timeout, silent=False, on_input=None):
+        """Run ``code``; wait at most ``timeout`` seconds; report what happened.
+
+        Nothing is stored in the kernel's history (``In``/``Out``). ``on_input(prompt)``
+        answers the kernel's input() requests (the grader's callbacks); without it the
+        kernel's input() raises.
+        """
         start = time.monotonic()
-        msg_id = self.kc.execute(code, silent=silent, store_history=not silent, allow_stdin=False)
+        msg_id = self.kc.execute(code, silent=silent, store_history=False, allow_stdin=on_input is not None)
         outcome, idle, replied = Outcome(), False, False
         while not (idle and replied):
             if time.monotonic() - start > timeout:
@@ -200,39 +262,59 @@ class Kernel:
                 break
             idle = self._read_iopub(msg_id, outcome) or idle
             replied = replied or self._read_reply(msg_id, outcome)
+            if on_input is not None:
+                self._answer_input(msg_id, on_input)
         outcome.seconds = time.monotonic() - start
         return outcome
 
-    def _read_iopub(self, msg_id, outcome):
+    def _receive(self, channel, timeout):
+        """The next message on ``channel`` (None: nothing within ``timeout`` s, or refused unread)."""
+        socket = channel.socket
+        if not socket.poll(int(timeout * 1000)):
+            return None
+        frames = socket.recv_multipart(copy=True)
+        if len(frames) > MAX_FRAMES + 8 or sum(len(f) for f in frames) > MAX_MESSAGE:
+            return None
         try:
-            msg = self.kc.get_iopub_msg(timeout=0.05)
-        except queue.Empty:
-            return False
-        if msg["parent_header"].get("msg_id") != msg_id:
+            _, parts = channel.session.feed_identities(frames)
+            for part in parts[1:5]:  # header, parent header, metadata, content
+                bounded_json(part, MAX_MESSAGE)
+            return channel.session.deserialize(parts)
+        except (DecodeError, ValueError, TypeError, KeyError, RecursionError):
+            return None
+
+    def _read_iopub(self, msg_id, outcome):
+        msg = self._receive(self.kc.iopub_channel, 0.05)
+        if msg is None or msg["parent_header"].get("msg_id") != msg_id:
             return False
         kind, content = msg["msg_type"], msg["content"]
         if kind == "stream" and len(outcome.stdout) < MAX_STDOUT:
-            outcome.stdout += content.get("text", "")[:MAX_STDOUT]
+            outcome.stdout += str(content.get("text", ""))[:MAX_STDOUT]
         elif kind in ("display_data", "execute_result"):
-            payload = content.get("data", {}).get(_mime())
+            data = content.get("data")
+            payload = data.get(_mime()) if isinstance(data, dict) else None
             if isinstance(payload, str) and len(outcome.payloads) < MAX_PAYLOADS:
                 outcome.payloads.append(payload)
         return kind == "status" and content.get("execution_state") == "idle"
 
     def _read_reply(self, msg_id, outcome):
-        try:
-            msg = self.kc.get_shell_msg(timeout=0)
-        except queue.Empty:
-            return False
-        if msg["parent_header"].get("msg_id") != msg_id:
+        msg = self._receive(self.kc.shell_channel, 0)
+        if msg is None or msg["parent_header"].get("msg_id") != msg_id:
             return False
         content = msg["content"]
         if content.get("status") != "ok":
             outcome.status = "error"
             outcome.ename = str(content.get("ename", "Error"))[:200]
             outcome.evalue = str(content.get("evalue", ""))[:2000]
-            outcome.traceback = [str(line)[:2000] for line in content.get("traceback", [])[:50]]
+            traceback = content.get("traceback")
+            outcome.traceback = [str(line)[:2000] for line in traceback[:50]] if isinstance(traceback, list) else []
         return True
+
+    def _answer_input(self, msg_id, on_input):
+        msg = self._receive(self.kc.stdin_channel, 0)
+        if msg is None or msg["msg_type"] != "input_request" or msg["parent_header"].get("msg_id") != msg_id:
+            return
+        self.kc.input(on_input(str(msg["content"].get("prompt", ""))))
 
 
 def _mime():
