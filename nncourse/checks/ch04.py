@@ -14,7 +14,7 @@ named with its relative error.
 import numpy as np
 
 from nnlib import functional as F
-from nncourse.checks import CheckFailed, call, exercise, expect_tuple, rng, show
+from nncourse.checks import CheckFailed, call, exercise, expect_finite, expect_tuple, rng, show
 from nncourse.checks._slips import diagnose, expect_array_explained, expect_scalar_explained
 from nnlib.gradcheck import numerical_gradient, rel_error
 
@@ -35,6 +35,7 @@ def expect_gradients(got, numeric, slips, case):
         if arr.shape != want.shape:
             raise CheckFailed(f"{case}: {name} should have shape {want.shape} (the shape of "
                               f"{name[1:]}), got {arr.shape}.")
+        expect_finite(arr, f"{case}: {name}")  # explicit: NaN compares False with any tolerance
         error = rel_error(arr, want)
         if not error <= TOLERANCE:  # also catches NaN
             wrong.append(f"{name} is wrong (relative error {error:.1e} against finite "

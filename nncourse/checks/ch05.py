@@ -14,13 +14,14 @@ References: :class:`nnlib.optim.SGD` (momentum), NumPy for the rest.
 """
 import numpy as np
 
-from nncourse.checks import CheckFailed, call, exercise, expect_array, expect_tuple, rng, show
+from nncourse.checks import (CheckFailed, call, exercise, expect_array, expect_numbers, expect_tuple,
+                             rng, show)
 from nncourse.checks._slips import expect_array_explained, expect_scalar_explained
 from nnlib.optim import SGD
 
 
 # ------------------------------------------------------------------ 5.1
-def _batches(got, case):
+def _batches(got, case, n_features):
     """The learner's batches as a list of (X_batch, y_batch) arrays."""
     if got is None:
         raise CheckFailed(f"{case}: your function returned None; return (or yield) the batches.")
@@ -32,7 +33,8 @@ def _batches(got, case):
     out = []
     for i, pair in enumerate(batches):
         pair = expect_tuple(pair, 2, f"{case}: batch {i}")
-        out.append((np.asarray(pair[0]), np.asarray(pair[1])))
+        X_batch = expect_numbers(pair[0], f"{case}: X_batch {i}", shape=(None, n_features))
+        out.append((X_batch, expect_numbers(pair[1], f"{case}: y_batch {i}", shape=(len(X_batch),))))
     return out
 
 
@@ -43,7 +45,7 @@ def check_minibatches(minibatches):
         y = np.arange(n) * 10  # label of row i is 10 i
         case = f"for {n} samples and batch_size={batch_size}"
         got = _batches(call(minibatches, X.copy(), y.copy(), batch_size, np.random.default_rng(seed),
-                            what=case.removeprefix("for ")), case)
+                            what=case.removeprefix("for ")), case, X.shape[1])
         order = np.random.default_rng(seed).permutation(n)
         sizes = [len(xb) for xb, _ in got]
         want = [min(batch_size, n - s) for s in range(0, n, batch_size)]
