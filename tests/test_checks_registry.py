@@ -33,6 +33,7 @@ appear here.
 import ast
 import copy
 import functools
+import importlib
 import linecache
 import re
 import types
@@ -43,6 +44,7 @@ import numpy as np
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
+import nncourse.checks as checks_package
 from nncourse.checks import CheckFailed, check, registry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -267,3 +269,65 @@ def test_a_spoiled_answer_is_rejected_with_a_message_that_names_the_problem(exer
         check(exercise_id, wrong)
     assert failure.value.error is None, f"the check crashed on the answer instead of judging it: {failure.value}"
     assert re.search(NAMES_THE_PROBLEM[kind], str(failure.value), re.IGNORECASE), str(failure.value)
+
+
+# ----------------------------------------------------------------- NaN-safe comparisons
+_NAN_UNSAFE = {ast.LtE: ast.Gt, ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.Gt: ast.LtE}
+
+
+class _NanUnsafe(ast.NodeTransformer):
+    """Rewrite ``not a <= b`` as ``a > b`` (and alike): equal for numbers, not for NaN."""
+
+    def __init__(self):
+        self.sites = 0
+
+    def visit_UnaryOp(self, node):
+        self.generic_visit(node)
+        inner = node.operand
+        if (isinstance(node.op, ast.Not) and isinstance(inner, ast.Compare) and len(inner.ops) == 1
+                and type(inner.ops[0]) in _NAN_UNSAFE):
+            self.sites += 1
+            return ast.copy_location(ast.Compare(inner.left, [_NAN_UNSAFE[type(inner.ops[0])]()],
+                                                 inner.comparators), node)
+        return node
+
+
+def _chapter_modules():
+    """{module name: [exercise ids]} of the registry."""
+    modules = {}
+    for key, entry in registry().items():
+        modules.setdefault(entry.check.__module__, []).append(key)
+    return modules
+
+
+def _mutable(name):
+    transformer = _NanUnsafe()
+    transformer.visit(ast.parse(Path(importlib.import_module(name).__file__).read_text(encoding="utf-8")))
+    return transformer.sites
+
+
+@pytest.fixture
+def restored_registry():
+    """The check registry as it was, after a test that re-registers mutated checks."""
+    saved = dict(checks_package._REGISTRY)
+    yield
+    checks_package._REGISTRY.clear()
+    checks_package._REGISTRY.update(saved)
+
+
+@pytest.mark.parametrize("module", [name for name in _chapter_modules() if _mutable(name)])
+def test_nan_is_rejected_even_where_a_tolerance_test_is_written_nan_unsafe(module, restored_registry):
+    """Plant ``error > TOLERANCE`` for ``not error <= TOLERANCE`` (issue 19, item 1), in every
+    such comparison of the module: NaN and inf answers must still fail, by name, because the
+    shared helpers test for them explicitly before any comparison."""
+    source = Path(importlib.import_module(module).__file__).read_text(encoding="utf-8")
+    tree = ast.fix_missing_locations(_NanUnsafe().visit(ast.parse(source)))
+    planted = types.ModuleType(module)
+    planted.__dict__["__name__"] = module
+    exec(compile(tree, f"<{module} with NaN-unsafe comparisons>", "exec"), planted.__dict__)  # noqa: S102
+    for exercise_id in _chapter_modules()[module]:
+        assert checks_package._REGISTRY[exercise_id].check.__code__.co_filename.startswith("<")  # planted
+        for kind in ("nan", "inf"):
+            with pytest.raises(CheckFailed, match=rf"^Exercise {re.escape(exercise_id)} \(") as failure:
+                check(exercise_id, spoiled(reference_answers()[exercise_id], kind))
+            assert re.search(NAMES_THE_PROBLEM[kind], str(failure.value), re.IGNORECASE), str(failure.value)
