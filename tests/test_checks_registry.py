@@ -84,7 +84,7 @@ def _definitions(source, filename):
     for node in tree.body:
         if isinstance(node, _PLAIN_STATEMENTS):
             kept.append(node)
-        elif isinstance(node, ast.Assign):
+        elif isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
             try:
                 ast.literal_eval(node.value)
             except ValueError:
