@@ -15,7 +15,11 @@ def stub(exercise_id):
 
 
 def fails_with(exercise_id, wrong, *messages):
-    """Assert the check of ``exercise_id`` rejects ``wrong`` with every message; return the text."""
+    """Assert the check of ``exercise_id`` rejects ``wrong`` with every message; return the text.
+
+    An empty message is refused: ``"" in text`` is always true, so it would test nothing.
+    """
+    assert all(message for message in messages), f"an empty expected message tests nothing: {messages!r}"
     with pytest.raises(CheckFailed, match=rf"^Exercise {exercise_id} \(") as failure:
         check(exercise_id, wrong)
     for message in messages:

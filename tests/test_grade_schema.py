@@ -1,9 +1,10 @@
 """nbgrader schema-v3 metadata (nncourse.grade.schema, ``nnlib-grade validate``).
 
-nbgrader is not a dependency; the rules are those of nbgrader 0.9's
+nbgrader is not a dependency of the course; the rules are those of nbgrader 0.9's
 ``MetadataValidatorV3`` (checked against it on 20,000 random notebooks while
-writing nncourse.grade.schema). Where nbgrader happens to be installed, the last
-test also runs its own validator on every solutions notebook.
+writing nncourse.grade.schema). nbgrader is a test dependency: the last tests
+run its own validator on every solutions notebook and on a broken one (skipped,
+with the reason, where it is not installed; never a silent pass).
 """
 import copy
 import subprocess
@@ -84,9 +85,29 @@ def test_every_course_solution_validates_against_nbgrader_schema_v3():
     assert SOLUTIONS, "no solutions/*.ipynb found"
     problems = {path.name: validate_file(path) for path in SOLUTIONS}
     assert {name: errors for name, errors in problems.items() if errors} == {}
-    try:  # nbgrader is optional; when present, its own validator must agree
-        from nbgrader.nbgraderformat import MetadataValidator
-    except ImportError:
-        return
-    for path in SOLUTIONS:
-        MetadataValidator().validate_nb(copy.deepcopy(nbformat.read(str(path), as_version=4)))
+
+
+def nbgrader_validator():
+    """nbgrader's own MetadataValidator (a test dependency: pyproject's [test] extra)."""
+    nbgraderformat = pytest.importorskip(
+        "nbgrader.nbgraderformat",
+        reason="nbgrader is not installed, so its own validator cannot be compared: "
+               "install the test extra, pip install -e '.[test]' (make test does)")
+    return nbgraderformat.MetadataValidator(), nbgraderformat.ValidationError
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=[p.name for p in SOLUTIONS])
+def test_nbgrader_itself_accepts_every_course_solution(path):
+    validator, _ = nbgrader_validator()
+    validator.validate_nb(copy.deepcopy(nbformat.read(str(path), as_version=4)))
+
+
+def test_nbgrader_itself_refuses_what_our_schema_refuses():
+    """The comparison really runs: a grade cell without points fails in both validators."""
+    validator, ValidationError = nbgrader_validator()
+    nb = copy.deepcopy(nbformat.read(str(SOLUTIONS[0]), as_version=4))
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade"))
+    del cell.metadata["nbgrader"]["points"]
+    assert any("needs points" in error for error in notebook_errors(nb))
+    with pytest.raises(ValidationError, match="points"):
+        validator.validate_nb(nb)

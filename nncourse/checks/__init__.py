@@ -185,9 +185,27 @@ def show(value):
 _short = show  # the name the helpers below use
 
 
-def expect_array(got, expected, what, rtol=1e-6, atol=1e-8, dtype_kind=None):
-    """Fail with a specific message unless ``got`` equals ``expected`` (as arrays)."""
-    expected = np.asarray(expected)
+def expect_finite(arr, what):
+    """Fail unless every entry of the array ``arr`` is a finite number; return it.
+
+    NaN and inf are failures in their own right, named as such, tested
+    before any comparison (a comparison with NaN is False either way round,
+    so ``error > tolerance`` would let it through).
+    """
+    arr = np.asarray(arr)
+    if arr.dtype.kind in "fc":
+        bad = [name for name, test in (("NaN", np.isnan), ("inf", np.isinf)) if test(arr).any()]
+        if bad:
+            raise CheckFailed(f"{what}: your result contains {' and '.join(bad)}: {_short(arr)}.")
+    return arr
+
+
+def expect_numbers(got, what, shape=None):
+    """Fail unless ``got`` is an array (or number) of finite numbers; return it as an array.
+
+    ``shape``: the shape it must have, ``None`` in a place for any length,
+    e.g. ``(None, 3)`` for any number of rows of 3.
+    """
     if got is None:
         raise CheckFailed(f"{what}: your function returned None; did you forget `return`?")
     try:
@@ -196,15 +214,22 @@ def expect_array(got, expected, what, rtol=1e-6, atol=1e-8, dtype_kind=None):
         raise CheckFailed(f"{what}: expected an array, got {type(got).__name__}.") from None
     if arr.dtype.kind not in "biuf":
         raise CheckFailed(f"{what}: expected numbers, got dtype {arr.dtype}.")
-    if arr.shape != expected.shape:
-        raise CheckFailed(f"{what}: expected shape {expected.shape}, got {arr.shape}.")
+    if shape is not None and (arr.ndim != len(shape) or any(
+            want is not None and have != want for have, want in zip(arr.shape, shape))):
+        shown = str(tuple("any" if n is None else n for n in shape)).replace("'", "")
+        raise CheckFailed(f"{what}: expected shape {shown}, got {arr.shape}.")
+    return expect_finite(arr, what)
+
+
+def expect_array(got, expected, what, rtol=1e-6, atol=1e-8, dtype_kind=None):
+    """Fail with a specific message unless ``got`` equals ``expected`` (as arrays)."""
+    expected = np.asarray(expected)
+    arr = expect_numbers(got, what, expected.shape)  # None, not numbers, shape, NaN or inf
     if dtype_kind and arr.dtype.kind not in dtype_kind:
         wanted = " or ".join(dict.fromkeys(_KIND_NAMES[k] for k in dtype_kind))
         raise CheckFailed(
             f"{what}: expected {wanted} values, got dtype {arr.dtype}; "
             f"convert with .astype({_KIND_NAMES[dtype_kind[0]]}).")
-    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-        raise CheckFailed(f"{what}: your result contains NaN or inf: {_short(arr)}.")
     if not np.allclose(arr, expected, rtol=rtol, atol=atol):
         diff = np.abs(arr.astype(float) - expected.astype(float))
         worst = np.unravel_index(np.argmax(diff), diff.shape) if diff.ndim else ()
@@ -236,7 +261,7 @@ def expect_scalar(got, expected, what, rtol=1e-6, atol=1e-8):
     if arr.size != 1 or arr.dtype.kind not in "biuf":
         raise CheckFailed(f"{what}: expected a single number, got {_short(got)}.")
     value = float(arr.reshape(()))
-    if not np.isfinite(value):
+    if not np.isfinite(value):  # explicit: NaN fails every comparison below, either way round
         near = "" if expected is None else f" near {expected:.6g}"
         raise CheckFailed(f"{what}: got {value}; expected a finite number{near}.")
     if expected is not None and not np.isclose(value, expected, rtol=rtol, atol=atol):

@@ -23,8 +23,8 @@ import itertools
 import numpy as np
 
 from nnlib import perceptron as reference
-from nncourse.checks import (CheckFailed, call, exercise, expect_array, expect_scalar,
-                             expect_tuple, rng, show)
+from nncourse.checks import (CheckFailed, call, exercise, expect_array, expect_finite,
+                             expect_scalar, expect_tuple, rng, show)
 from nnlib.data import logic_gate
 
 CORNERS = logic_gate("and")[0]  # (4, 2): [0, 0], [0, 1], [1, 0], [1, 1]
@@ -42,6 +42,7 @@ def expect_labels(got, X, w, b, what="y_hat"):
     if arr.shape != expected.shape:
         hint = " (one label per row of X)" if arr.ndim != 1 else ""
         raise CheckFailed(f"{what}: expected shape {expected.shape}, got {arr.shape}{hint}.")
+    expect_finite(arr, what)  # NaN or inf: named before the dtype
     if arr.dtype.kind not in "iu":
         raise CheckFailed(f"{what}: expected 0/1 integers, got dtype {arr.dtype}; "
                           f"convert with .astype(int).")

@@ -72,7 +72,7 @@ def check_lr_schedule(lr_schedule):
                              what=f"step={step}, {inputs}")
             if value is None or np.size(value) != 1:
                 raise CheckFailed(f"for step={step}, {inputs} expected one learning rate, "
-                                  f"got {show(value)}.")
+                                  f"got {show(value)}: return a single number, not an array.")
             got.append(value)
         want = [schedule(s, total, lr_max, warmup) for s in steps]
         slips = [([schedule(s, total, lr_max, warmup, bug) for s in steps], advice)

@@ -6,7 +6,10 @@
 7.2 ``build_tiled_matmul(tile) -> kernel``: ``matmul_kernel(A, B, C)`` computing
     C = A @ B with tile x tile shared-memory tiles; launched with blocks of
     (tile, tile) threads, thread (ty, tx) of block (by, bx) owning
-    C[by * tile + ty, bx * tile + tx].
+    C[by * tile + ty, bx * tile + tx]. The barriers are judged by behaviour
+    where it shows (in the simulator a missing or misplaced one gives a
+    wrong C when k spans several tiles) and by their positions in the
+    kernel's syntax tree (``barrier_problem``), never by counting them.
 7.3 ``speedup(times_before, times_after, n_workers) -> (speedup, efficiency)``
     from repeated timings: best (minimum) before / best after, and that
     speedup divided by the number of workers.
@@ -16,27 +19,29 @@ that function only raises NotImplementedError, still runs: a ``raise``
 inside a CUDA kernel is not reported on a real GPU. The checks launch the
 kernels themselves, in the CUDA simulator when there is no GPU.
 """
+import ast
 import inspect
-import re
+import textwrap
 
 import numpy as np
 from numba import cuda
 
 from nncourse.checks import CheckFailed, call, exercise, expect_scalar, expect_tuple, rng, show
 
-SENTINEL = -12345.0  # marks memory a kernel must not touch
+SENTINEL = -12345.0  # fills memory a kernel must not touch, or has not written yet
 
 
 # ------------------------------------------------------------------ 7.1
 def launch_relu(kernel, z, threads):
     """Run relu_kernel on z with `threads` per block and just enough blocks.
 
-    Returns (a, spill): a is the output (NaN where never written), spill the
-    values just past the end of a, which a correct kernel leaves alone.
+    Returns (a, spill): a is the output (SENTINEL where never written, so that
+    a NaN the kernel writes shows as NaN), spill the values just past the end
+    of a, which a correct kernel leaves alone.
     """
     n, pad = z.size, 8
     blocks = (n + threads - 1) // threads
-    a_full = np.concatenate([np.full(n, np.nan), np.full(pad, SENTINEL)])
+    a_full = np.full(n + pad, SENTINEL)
     d_z = cuda.to_device(np.concatenate([z, np.full(pad, 1.0)]))
     d_a = cuda.to_device(a_full)
     try:
@@ -61,7 +66,7 @@ def expect_relu(kernel, z, threads):
         raise CheckFailed(f"{setup} your kernel wrote past the end of a: guard with `if i < z.size:`.")
     expected = np.maximum(z, 0.0)
     for i in range(z.size):
-        if np.isnan(a[i]):
+        if a[i] == SENTINEL:
             hint = (" Every block's threads start again at threadIdx.x = 0: the global index is "
                     "i = cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x (or cuda.grid(1))."
                     if i >= threads else "")
@@ -92,7 +97,7 @@ def check_relu_kernel(build_relu_kernel):
 
 # ------------------------------------------------------------------ 7.2
 def kernel_source(kernel):
-    """The Python source of a numba.cuda kernel (GPU dispatcher or simulator)."""
+    """The Python source of a numba.cuda kernel (GPU dispatcher or simulator), or ""."""
     fn = getattr(kernel, "py_func", None) or getattr(kernel, "fn", None)
     try:
         return inspect.getsource(fn)
@@ -100,26 +105,94 @@ def kernel_source(kernel):
         return ""
 
 
-def expect_tiling(kernel):
-    """The kernel must stage tiles in shared memory and synchronise twice per tile."""
-    source = kernel_source(kernel)
-    if not source:
-        return  # no source to read (e.g. a kernel built from a string): judge by results only
-    if "shared.array" not in source:
-        raise CheckFailed("your kernel never allocates cuda.shared.array: load tiles of A and B "
-                          "into shared memory, so each thread reads global memory once per tile.")
-    if len(re.findall(r"syncthreads\s*\(", source)) < 2:
-        raise CheckFailed(
-            "your kernel needs cuda.syncthreads() twice per tile: after loading the tiles (so no "
-            "thread reads a tile before it is complete) and after using them (so no thread "
-            "overwrites a tile another thread is still reading).")
+def _dotted(node):
+    """'cuda.shared.array' for the expression cuda.shared.array, '' for anything else."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    return ""
 
 
-def expect_matmul(kernel, tile, n, k, m, seed=62):
+def _calls(node, name):
+    """Whether node is a call of ``name`` (cuda.syncthreads() or syncthreads(), ...)."""
+    return isinstance(node, ast.Call) and ("." + _dotted(node.func)).endswith("." + name)
+
+
+def _touches(statement, shared, context):
+    """Whether statement stores to (ast.Store) or loads from (ast.Load) a shared array."""
+    return any(isinstance(n, ast.Subscript) and isinstance(n.ctx, context)
+               and isinstance(n.value, ast.Name) and n.value.id in shared for n in ast.walk(statement))
+
+
+def barrier_problem(kernel):
+    """What is wrong with where the kernel synchronises, read from its syntax tree; "" if nothing.
+
+    In the loop over tiles, a ``cuda.syncthreads()`` must stand between the
+    last store to a shared tile and the first read of it (after the loads),
+    and another one between the last read and the next iteration's stores
+    (after the use, or at the top of the loop), directly in the loop body:
+    a barrier inside an ``if`` is not reached by every thread. Positions,
+    not a count: two barriers in a row after the loads are still wrong.
+    Returns "" when the source cannot be read (the results judge alone).
+    """
+    try:
+        tree = ast.parse(textwrap.dedent(kernel_source(kernel)))
+    except SyntaxError:
+        return ""
+    function = next((n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)), None)
+    if function is None:
+        return ""
+    shared = {t.id for n in ast.walk(function) if isinstance(n, ast.Assign) and _calls(n.value, "shared.array")
+              for t in n.targets if isinstance(t, ast.Name)}
+    if not shared:
+        return ("your kernel never allocates cuda.shared.array: load tiles of A and B into shared "
+                "memory, so each thread reads global memory once per tile.")
+    loop = next((n for n in ast.walk(function) if isinstance(n, ast.For)
+                 and any(_touches(s, shared, ast.Store) for s in n.body)), None)
+    if loop is None:
+        return ("your kernel fills its shared tiles outside a loop: loop over the tiles along k, "
+                "loading one tile of A and one of B per step.")
+    parents = {child: node for node in ast.walk(function) for child in ast.iter_child_nodes(node)}
+    node = loop
+    while node is not function:
+        node = parents[node]
+        if isinstance(node, (ast.If, ast.While)):
+            return (f"your tile loop (line {loop.lineno} of the kernel) runs inside an `if` or `while`: "
+                    f"threads that skip it never reach its cuda.syncthreads(), and every thread of the "
+                    f"block must. Let every thread run the loop, loading 0 where it is outside A or B.")
+    body = loop.body
+    barriers = [i for i, s in enumerate(body) if isinstance(s, ast.Expr) and _calls(s.value, "syncthreads")]
+    nested = [s for i, s in enumerate(body) if i not in barriers
+              and any(_calls(n, "syncthreads") for n in ast.walk(s))]
+    if nested:
+        return (f"your kernel calls cuda.syncthreads() inside an `if` or an inner loop (line "
+                f"{nested[0].lineno} of the kernel): put each barrier directly in the tile loop, where "
+                f"every thread of the block reaches it the same number of times.")
+    stores = [i for i, s in enumerate(body) if _touches(s, shared, ast.Store)]
+    reads = [i for i, s in enumerate(body) if _touches(s, shared, ast.Load)]
+    first_read = min((i for i in reads if i > max(stores)), default=len(body))
+    if any(i < max(stores) for i in reads) or not any(max(stores) < b < first_read for b in barriers):
+        return ("your kernel has no cuda.syncthreads() between loading the tiles and using them: a "
+                "thread may read a tile entry before the thread that loads it has written it. Put one "
+                "right after the loads (so no thread reads a tile before it is complete).")
+    if not any(b > max(reads, default=-1) or b < min(stores) for b in barriers):
+        return ("your kernel has no cuda.syncthreads() between using the tiles and loading the next "
+                "ones: a fast thread would overwrite a tile that another thread is still reading. Put "
+                "one after the loop that uses the tiles.")
+    return ""
+
+
+def expect_matmul(kernel, tile, n, k, m, seed=62, advice=""):
+    """Launch the kernel on random A (n, k), B (k, m); fail on the first wrong entry of C.
+
+    ``advice``: what to say when C is wrong (e.g. a barrier problem), instead
+    of the hint about partial tiles.
+    """
     A = np.round(rng(seed).normal(size=(n, k)), 2)
     B = np.round(rng(seed + 1).normal(size=(k, m)), 2)
     grid = ((m + tile - 1) // tile, (n + tile - 1) // tile)
-    d_C = cuda.to_device(np.full((n, m), np.nan))
+    d_C = cuda.to_device(np.full((n, m), SENTINEL))
     setup = f"for A {A.shape} @ B {B.shape} with tile={tile} (grid {grid}, blocks ({tile}, {tile}))"
     try:
         kernel[grid, (tile, tile)](cuda.to_device(A), cuda.to_device(B), d_C)
@@ -129,13 +202,16 @@ def expect_matmul(kernel, tile, n, k, m, seed=62):
         raise CheckFailed(f"{setup} your kernel raised {type(exc).__name__}: {exc}. Threads "
                           f"outside A or B must load 0 into the tile instead.") from None
     C, expected = d_C.copy_to_host(), A @ B
-    bad = np.argwhere(~np.isclose(C, expected, rtol=1e-10, atol=1e-10) | np.isnan(C))
+    bad = np.argwhere(~np.isclose(C, expected, rtol=1e-10, atol=1e-10))
     if bad.size:
         i, j = (int(v) for v in bad[0])
-        hint = (" It was never written: check the bounds test before writing C."
-                if np.isnan(C[i, j]) else
-                " Check that the tile loop covers all of k, including a last partial tile "
-                "(range((k + tile - 1) // tile)), and that out-of-range loads are 0.")
+        if C[i, j] == SENTINEL:
+            hint = " It was never written: check the bounds test before writing C."
+        elif advice:
+            hint = f" Likely cause: {advice}"
+        else:
+            hint = (" Check that the tile loop covers all of k, including a last partial tile "
+                    "(range((k + tile - 1) // tile)), and that out-of-range loads are 0.")
         raise CheckFailed(f"{setup} C[{i}, {j}] should be {show(expected[i, j])}, "
                           f"yours is {show(C[i, j])}.{hint}")
 
@@ -143,9 +219,15 @@ def expect_matmul(kernel, tile, n, k, m, seed=62):
 @exercise("7.2", "a tiled matmul with shared memory")
 def check_tiled_matmul(build_tiled_matmul):
     kernel = get_kernel(build_tiled_matmul, 4)
-    expect_tiling(kernel)
-    expect_matmul(kernel, 4, 4, 4, 4)  # one tile
-    expect_matmul(kernel, 4, 5, 7, 6)  # partial tiles in every direction
+    barriers = barrier_problem(kernel)
+    expect_matmul(kernel, 4, 4, 4, 4, advice=barriers)  # one tile
+    # Two and three tiles along k: in the CUDA simulator, where a block's threads are
+    # Python threads that run until they block, a missing or misplaced barrier gives a
+    # wrong C here every time (tests/test_checks_ch06.py); on a GPU it may not show.
+    expect_matmul(kernel, 4, 5, 7, 6, advice=barriers)  # partial tiles in every direction
+    expect_matmul(kernel, 4, 3, 12, 5, advice=barriers)  # three tiles along k
+    if barriers:
+        raise CheckFailed(f"your kernel gives the right C on these inputs, but {barriers}")
     return "C = A @ B with 4 x 4 tiles, also when the sizes are not multiples of the tile."
 
 
