@@ -29,6 +29,31 @@ CUDA = "nnlib.backends.cuda_ops"
 _PAIRS = {}  # (layer type, backend) -> (forward, backward), filled by Layer.kernel_pair
 
 
+class Param:
+    """A trained array of a layer (``W = Param("Weights, shape (n_in, n_out).")``).
+
+    Whatever is assigned to it (a list, a transposed view, ints) is stored as
+    a C-contiguous float array of the layer's dtype and of the shape it has
+    (the Numba kernels and the optimizers rely on that), and the layer then
+    keeps it inside a model (``_own_init``). The array lives in the layer's
+    ``_<name>`` attribute, which ``reset`` and ``cast`` set directly.
+    """
+
+    def __init__(self, doc):
+        self.__doc__ = doc
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, layer, owner=None):
+        return self if layer is None else getattr(layer, "_" + self.name)
+
+    def __set__(self, layer, value):
+        current = getattr(layer, "_" + self.name)
+        setattr(layer, "_" + self.name, layer._as_param(value, self.name, current.shape))
+        layer._own_init = True
+
+
 class Layer:
     """Base class. Subclasses set ``op`` and, where they have them, compiled ``kernels``."""
 
@@ -40,6 +65,7 @@ class Layer:
     _cache = None  # (backend, what forward saved for backward, output shape, output dtype)
     _own_init = False  # True when the user gave a seed or weights: a model keeps them
     keeps_shape = False  # True when the output has the input's shape (activations, Dropout, ...)
+    _dtype = np.dtype(np.float64)  # of the parameters
 
     # ---- the pair, on a backend
     def kernel_pair(self, backend):
@@ -127,6 +153,16 @@ class Layer:
     def config(self):
         """The constructor's arguments, as saved with the model."""
         return {}
+
+    def _as_param(self, value, name, shape):
+        """value as a C-contiguous array of the layer's dtype and the given shape, or a clear error."""
+        arr = as_float_array(value, name, dtype=self._dtype)
+        if arr.shape != shape:
+            raise ValueError(
+                f"{self!r}.{name} must have shape {shape}, got shape {arr.shape}; "
+                f"to change the layer's size create a new {type(self).__name__} layer."
+            )
+        return np.ascontiguousarray(arr)
 
     def describe(self):
         """The layer's type and sizes, e.g. "Dense(3, 4)": what must match for load()."""

@@ -11,7 +11,7 @@ import numpy as np
 
 from nnlib._validate import as_float_array, check_choice, check_positive_int
 from nnlib.functional.conv import check_images, check_int
-from nnlib.layers.base import Layer
+from nnlib.layers.base import Layer, Param
 from nnlib.layers.registry import register
 
 KERNELS = {
@@ -110,36 +110,8 @@ class Conv2D(Layer):
         self._W, self._b = self._W.astype(dtype), self._b.astype(dtype)
         self.dW, self.db = np.zeros_like(self._W), np.zeros_like(self._b)
 
-    # W and b are properties, as in Dense: whatever is assigned is stored as a
-    # C-contiguous array of the layer's dtype, and a model keeps it.
-    @property
-    def W(self):
-        """Filters, shape (F, C, KH, KW)."""
-        return self._W
-
-    @W.setter
-    def W(self, value):
-        self._W = self._as_param(value, "W", self.w_shape)
-        self._own_init = True
-
-    @property
-    def b(self):
-        """Biases, one per filter, shape (F,)."""
-        return self._b
-
-    @b.setter
-    def b(self, value):
-        self._b = self._as_param(value, "b", (self.out_channels,))
-        self._own_init = True
-
-    def _as_param(self, value, name, shape):
-        arr = as_float_array(value, name, dtype=self._dtype)
-        if arr.shape != shape:
-            raise ValueError(
-                f"{self!r}.{name} must have shape {shape}, got shape {arr.shape}; "
-                f"to change the layer's size create a new Conv2D layer."
-            )
-        return np.ascontiguousarray(arr)
+    W = Param("Filters, shape (F, C, KH, KW).")
+    b = Param("Biases, one per filter, shape (F,).")
 
     def forward_args(self, x, training):
         return (self.W, self.b, self.stride, self.padding)

@@ -4,7 +4,7 @@ import numbers
 import numpy as np
 
 from nnlib._validate import as_float_array, check_choice, check_positive_int
-from nnlib.layers.base import CUDA, NUMBA, REFERENCE, Layer
+from nnlib.layers.base import CUDA, NUMBA, REFERENCE, Layer, Param
 
 INITS = ("xavier", "he", "zeros")
 
@@ -65,38 +65,8 @@ class Dense(Layer):
         self._W, self._b = self._W.astype(dtype), self._b.astype(dtype)
         self.dW, self.db = np.zeros_like(self._W), np.zeros_like(self._b)
 
-    # W and b are properties so that whatever is assigned to them (a list,
-    # a transposed view, ints) is stored as a C-contiguous float array of the
-    # layer's dtype: the Numba kernels and the optimizers rely on that.
-    # Weights assigned by the user are the layer's own: a model keeps them.
-    @property
-    def W(self):
-        """Weights, shape (n_in, n_out)."""
-        return self._W
-
-    @W.setter
-    def W(self, value):
-        self._W = self._as_param(value, "W", (self.n_in, self.n_out))
-        self._own_init = True
-
-    @property
-    def b(self):
-        """Biases, shape (n_out,)."""
-        return self._b
-
-    @b.setter
-    def b(self, value):
-        self._b = self._as_param(value, "b", (self.n_out,))
-        self._own_init = True
-
-    def _as_param(self, value, name, shape):
-        arr = as_float_array(value, name, dtype=self._dtype)
-        if arr.shape != shape:
-            raise ValueError(
-                f"{self!r}.{name} must have shape {shape}, got shape {arr.shape}; "
-                f"to change the layer's size create a new Dense layer."
-            )
-        return np.ascontiguousarray(arr)
+    W = Param("Weights, shape (n_in, n_out).")
+    b = Param("Biases, shape (n_out,).")
 
     def _check_input(self, x):
         x = as_float_array(x, "x", ndim=2, dtype=self.W.dtype)

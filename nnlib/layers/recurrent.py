@@ -11,7 +11,7 @@ import numpy as np
 
 from nnlib._validate import as_float_array, check_choice, check_positive_int
 from nnlib.layers import registry
-from nnlib.layers.base import Layer
+from nnlib.layers.base import Layer, Param
 
 INITS = ("xavier", "pytorch")
 
@@ -69,44 +69,9 @@ class _Recurrent(Layer):
         self._Wx, self._Wh, self._b = (p.astype(dtype) for p in (self._Wx, self._Wh, self._b))
         self.dWx, self.dWh, self.db = (np.zeros_like(p) for p in (self._Wx, self._Wh, self._b))
 
-    # Properties, as Dense's W and b: whatever is assigned is stored as a
-    # C-contiguous array of the layer's dtype, and the layer keeps it.
-    @property
-    def Wx(self):
-        """Input weights, (n_in, n_gates * n_hidden)."""
-        return self._Wx
-
-    @Wx.setter
-    def Wx(self, value):
-        self._Wx = self._as_param(value, "Wx", self._Wx.shape)
-        self._own_init = True
-
-    @property
-    def Wh(self):
-        """Recurrent weights, (n_hidden, n_gates * n_hidden)."""
-        return self._Wh
-
-    @Wh.setter
-    def Wh(self, value):
-        self._Wh = self._as_param(value, "Wh", self._Wh.shape)
-        self._own_init = True
-
-    @property
-    def b(self):
-        """Biases, (n_gates * n_hidden,)."""
-        return self._b
-
-    @b.setter
-    def b(self, value):
-        self._b = self._as_param(value, "b", self._b.shape)
-        self._own_init = True
-
-    def _as_param(self, value, name, shape):
-        arr = as_float_array(value, name, dtype=self._dtype)
-        if arr.shape != shape:
-            raise ValueError(f"{self!r}.{name} must have shape {shape}, got shape {arr.shape}; "
-                             f"to change the layer's size create a new layer.")
-        return np.ascontiguousarray(arr)
+    Wx = Param("Input weights, (n_in, n_gates * n_hidden).")
+    Wh = Param("Recurrent weights, (n_hidden, n_gates * n_hidden).")
+    b = Param("Biases, (n_gates * n_hidden,).")
 
     def forward_args(self, x, training):
         return self.Wx, self.Wh, self.b, self.return_sequences
