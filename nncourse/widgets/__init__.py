@@ -11,12 +11,14 @@ Chapter 1: :class:`PerceptronExplorer`, :class:`PerceptronStepper`.
 Chapter 2: :class:`CompositionExplorer`, :class:`SlowdownExplorer`.
 Chapter 3: :class:`HiddenUnitsExplorer`.
 Chapter 4: :class:`LearningRateExplorer`.
+Chapter 6: :class:`DepthExplorer`.
 """
 from nncourse.widgets.composition import CompositionExplorer
+from nncourse.widgets.depth import DepthExplorer
 from nncourse.widgets.hidden_units import HiddenUnitsExplorer
 from nncourse.widgets.learning_rate import LearningRateExplorer
 from nncourse.widgets.perceptron import PerceptronExplorer, PerceptronStepper
 from nncourse.widgets.slowdown import SlowdownExplorer
 
-__all__ = ["CompositionExplorer", "HiddenUnitsExplorer", "LearningRateExplorer",
+__all__ = ["CompositionExplorer", "DepthExplorer", "HiddenUnitsExplorer", "LearningRateExplorer",
            "PerceptronExplorer", "PerceptronStepper", "SlowdownExplorer"]

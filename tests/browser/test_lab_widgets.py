@@ -31,6 +31,8 @@ COURSE_SLIDERS = [
     ("03_feedforward.ipynb", "hidden units", "End", (Changes("text", "squared error"), PLOT)),
     # LearningRateExplorer on the spirals, lr 1 -> 100: training goes from learning to blowing up.
     ("04_backprop.ipynb", "lr", "End", (Changes("text", "training accuracy"), PLOT)),
+    # DepthExplorer, deep sigmoid, 8 -> 1 hidden layers: layer 1's gradient is no longer vanishing.
+    ("06_deep.ipynb", "hidden layers", "Home", (Changes("text", "gradient norm"), PLOT)),
 ]
 
 TOY_NOTEBOOK = """\
