@@ -16,6 +16,7 @@ A layer lists the modules that hold its kernels for each backend
 (``Layer.kernels``); a layer without kernels for the chosen backend is an
 error that names the backend, never a silent run somewhere else.
 """
+import functools
 import importlib
 
 from nnlib._validate import check_choice
@@ -47,8 +48,14 @@ def ops(backend):
     return importlib.import_module(OPS_MODULES[backend])
 
 
+@functools.lru_cache(maxsize=None)
 def cuda_problem():
-    """None when numba.cuda can run here (a GPU, or the simulator); else what is wrong and what to do."""
+    """None when numba.cuda can run here (a GPU, or the simulator); else what is wrong and what to do.
+
+    Asked once per process: the answer cannot change after Numba is imported
+    (the simulator is chosen at import), and ``check_backend`` runs on every
+    optimizer step of a layer-by-layer CUDA fit.
+    """
     try:  # numba-cuda is optional (the "gpu" extra); imported only when asked for
         from numba import cuda
     except ImportError as exc:
