@@ -1,4 +1,4 @@
-"""``python -m benchmarks.norm``: the digits epoch with BatchNorm and Dropout, fused vs layer by layer.
+"""``python -m benchmarks.norm``: digits epochs with BatchNorm and Dropout, fused vs layer by layer.
 
 Issue 14 asks that a Sequential with BatchNorm and Dropout keep the speed
 class of the Dense stack. Case (a) of ``benchmarks.cases`` (digits 1797 x 64,
@@ -52,7 +52,8 @@ def check(case, X, y):
         fused, layerwise = model(variant, "fused", case), model(variant, "layerwise", case)
         losses = [m.fit(X, y, epochs=1, batch_size=case.batch_size, optimizer=SGD(case.lr),
                         verbose=False)["loss"][0] for m in (fused, layerwise)]
-        arrays = zip(fused.parameters() + fused.buffers(), layerwise.parameters() + layerwise.buffers())
+        arrays = zip(fused.parameters() + fused.buffers(),
+                     layerwise.parameters() + layerwise.buffers())
         diff = max(float(np.abs(a - b).max()) for a, b in arrays)
         if diff > 1e-5 or abs(losses[0] - losses[1]) > 1e-5:
             raise CheckFailed(f"{variant}: fused and layer-by-layer differ (weights by {diff:.2e}, "

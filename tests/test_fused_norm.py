@@ -47,12 +47,12 @@ def data(dtype, loss="cross_entropy", n=23, n_out=3):
     return X, rng.random((n, n_out))
 
 
-def fitted(layers, trainer, X, y, optimizer, loss="cross_entropy", epochs=3, batch_size=4, backend="numba"):
+def fitted(layers, trainer, X, y, optimizer, loss="cross_entropy", epochs=3, backend="numba"):
     """(model, losses, optimizer) after ``epochs`` epochs on ``trainer`` ("fused", "layerwise")."""
     model = Sequential(layers, seed=3, backend=backend)
     if trainer == "layerwise":
         model._trainer = LayerwiseTrainer(model.layers, backend)  # the path to compare against
-    history = model.fit(X, y, epochs=epochs, batch_size=batch_size, optimizer=optimizer, loss=loss,
+    history = model.fit(X, y, epochs=epochs, batch_size=4, optimizer=optimizer, loss=loss,
                         verbose=False)
     return model, history["loss"], optimizer
 
@@ -76,7 +76,8 @@ def assert_same_training(a, b, tol, check_grads=True):
 
 def test_trainer_for_takes_stacks_with_batchnorm_and_dropout():
     assert isinstance(trainer_for("numba", STACKS["chapter"]()), NumbaFusedNormMLP)
-    assert isinstance(trainer_for("numba", [Dense(2, 3), Dropout(0.5), Dense(3, 2)]), NumbaFusedNormMLP)
+    dropout_only = [Dense(2, 3), Dropout(0.5), Dense(3, 2)]
+    assert isinstance(trainer_for("numba", dropout_only), NumbaFusedNormMLP)
     assert isinstance(trainer_for("numba", [Dense(2, 3), ReLU(), Dense(3, 2)]), NumbaFusedMLP)
     for layers in ([BatchNorm(2), Dense(2, 2)], [Dropout(0.5), Dense(2, 2)],
                    [Dense(2, 3), BatchNorm(3), Flatten(), Dense(3, 2)]):
@@ -90,18 +91,20 @@ def test_trainer_for_takes_stacks_with_batchnorm_and_dropout():
 @pytest.mark.parametrize("name", sorted(STACKS))
 def test_fused_trains_like_the_layer_by_layer_path(name, opt, dtype):
     X, y = data(dtype)
-    runs = [fitted(STACKS[name](), trainer, X, y, OPTIMIZERS[opt]()) for trainer in ("fused", "layerwise")]
+    runs = [fitted(STACKS[name](), trainer, X, y, OPTIMIZERS[opt]())
+            for trainer in ("fused", "layerwise")]
     assert isinstance(runs[0][0]._trainer, NumbaFusedNormMLP)
     assert runs[0][0].layers_dtype() == np.dtype(dtype)
     assert_same_training(*runs, TOL[dtype])
-    np.testing.assert_allclose(runs[0][0].predict_proba(X), runs[1][0].predict_proba(X), **TOL[dtype])
+    fused, layerwise = runs[0][0], runs[1][0]
+    np.testing.assert_allclose(fused.predict_proba(X), layerwise.predict_proba(X), **TOL[dtype])
 
 
 @pytest.mark.parametrize("loss", ["mse", "bce"])
 def test_fused_trains_like_the_layer_by_layer_path_on_the_other_losses(loss):
     X, y = data("float64", loss, n_out=2)
-    layers = lambda: [Dense(5, 6), BatchNorm(6), Tanh(), Dropout(0.25), Dense(6, 2), Sigmoid()]  # noqa: E731
-    runs = [fitted(layers(), t, X, y, SGD(0.1), loss=loss) for t in ("fused", "layerwise")]
+    runs = [fitted([Dense(5, 6), BatchNorm(6), Tanh(), Dropout(0.25), Dense(6, 2), Sigmoid()],
+                   t, X, y, SGD(0.1), loss=loss) for t in ("fused", "layerwise")]
     assert_same_training(*runs, TOL["float64"])
 
 
@@ -156,7 +159,7 @@ def test_evaluation_mode_uses_running_statistics_and_no_dropout():
     h = (X @ dense.W + dense.b - bn.running_mean) / np.sqrt(bn.running_var + bn.eps)
     expected = np.maximum(bn.gamma * h + bn.beta, 0) @ dense2.W + dense2.b  # Dropout: identity
     np.testing.assert_allclose(model._output(X), expected, rtol=1e-10)
-    np.testing.assert_allclose(model._output(X), model.forward(X), rtol=1e-12)  # eval, layer by layer
+    np.testing.assert_allclose(model._output(X), model.forward(X), rtol=1e-12)  # layer by layer
     assert not np.allclose(model.train().forward(X), expected)  # training mode differs
     model.eval()
 

@@ -62,8 +62,9 @@ class NumbaFusedNormMLP:
         self.n_out = width
         n_cols = col + width  # the input's and every stage's output's
         self.buffers = BufferCache(lambda n, dtype: K.NormWork(
-            n, *(np.zeros(n * n_cols, dtype=dtype) for _ in range(3)), np.zeros(n_cols, dtype=dtype),
-            np.zeros((2, n_cols))))
+            batch_size=n, A=np.zeros(n * n_cols, dtype), D=np.zeros(n * n_cols, dtype),
+            aux=np.zeros(n * n_cols, dtype), inv_std=np.zeros(n_cols, dtype),
+            scratch=np.zeros((2, n_cols))))
 
     @classmethod
     def build(cls, layers):
@@ -94,7 +95,10 @@ class NumbaFusedNormMLP:
         if optimizer is not None:
             state = optimizer.init_state(params)
             state1 = np.concatenate([s[0].reshape(-1) for s in state])
-            state2 = np.concatenate([s[-1].reshape(-1) for s in state]) if optimizer.n_slots > 1 else state1
+            if optimizer.n_slots > 1:  # Adam's second moment; SGD has one slot
+                state2 = np.concatenate([s[1].reshape(-1) for s in state])
+            else:
+                state2 = state1
         return K.NormNet(self.plan, self.settings, theta, np.empty_like(theta), state1, state2,
                          self.params, stats)
 
@@ -105,7 +109,7 @@ class NumbaFusedNormMLP:
         state = optimizer.state
         targets.append(([s[0] for s in state], net.state1))
         if optimizer.n_slots > 1:
-            targets.append(([s[-1] for s in state], net.state2))
+            targets.append(([s[1] for s in state], net.state2))
         for arrays, flat in targets:
             offset = 0
             for a in arrays:

@@ -170,7 +170,8 @@ def backward(net, work, m):
             nW = n_in * n_out
             dense_backward(dz, rows(work.A, work, in_col(plan, s), m, n_in),
                            theta[p:p + nW].reshape((n_in, n_out)), dx,
-                           grad[p:p + nW].reshape((n_in, n_out)), grad[p + nW:p + nW + n_out], s > 0)
+                           grad[p:p + nW].reshape((n_in, n_out)), grad[p + nW:p + nW + n_out],
+                           s > 0)  # no dx for the first Dense
         elif kind == BATCHNORM:
             c = plan[s, COL]
             batchnorm_rows_backward(dz, rows(work.aux, work, c, m, n_out), theta[p:p + n_out],
@@ -189,11 +190,12 @@ def update(net, opt_code, hyper, t):
     for i in range(net.params.shape[0]):
         o, n = net.params[i, 0], net.params[i, 1]
         wd = hyper.weight_decay if net.params[i, 2] else 0.0
-        p, g, s1, s2 = net.theta[o:o + n], net.grad[o:o + n], net.state1[o:o + n], net.state2[o:o + n]
+        p, g, s1 = net.theta[o:o + n], net.grad[o:o + n], net.state1[o:o + n]
         if opt_code == OPT_SGD:
             sgd_update(p, g, s1, hyper.lr, hyper.momentum, wd)
         else:
-            adam_update(p, g, s1, s2, hyper.lr, hyper.beta1, hyper.beta2, hyper.eps, t, wd)
+            adam_update(p, g, s1, net.state2[o:o + n], hyper.lr, hyper.beta1, hyper.beta2,
+                        hyper.eps, t, wd)
 
 
 @njit(cache=True)
