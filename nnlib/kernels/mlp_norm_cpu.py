@@ -13,10 +13,11 @@ per-layer arrays: every layer's parameters side by side in one vector
 ``grad``, the optimizer's state in ``state1``/``state2``, BatchNorm's
 running statistics in ``stats``, and a ``plan`` (one row per stage) saying
 what each stage is and where its arrays start. The argument types then do
-not depend on the depth, so Numba compiles one version per dtype (and per
-number of Dropout layers), not one per architecture: a depth slider in a
-widget never waits for the compiler. ``nnlib.backends.numba_fused_norm``
-builds the plan and copies the layers' arrays in and out.
+not depend on the depth, so Numba compiles one version per dtype (the
+Dropout generators come as a tuple padded to 4, 8, ... entries), not one per
+architecture: a new depth never waits for the compiler.
+``nnlib.backends.numba_fused_norm`` builds the plan and copies the layers'
+arrays in and out.
 
 Dropout draws its mask inside the loop from each Dropout layer's own NumPy
 ``Generator`` (Numba runs NumPy's algorithms on the generator's state): one
