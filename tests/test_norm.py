@@ -11,6 +11,7 @@ from nnlib import SGD, Dense, ReLU, Sequential
 from nnlib.backends import cuda_norm, numba_norm
 from nnlib.functional import norm as F
 from nnlib.gradcheck import check_layer, rel_error
+from nnlib.kernels import norm_cpu
 from nnlib.layers.norm import BatchNorm, Dropout
 
 ALL_BACKENDS = ("numpy", "numba", "cuda")
@@ -66,6 +67,43 @@ def test_numba_batchnorm_matches_reference_on_random_shapes(rng, training, dtype
         got = run_batchnorm(numba_norm, x, gamma, beta, stats, training, dout)
         for r, g in zip(ref, got):
             assert g.dtype == dtype and g.shape == r.shape
+            np.testing.assert_allclose(g, r, **tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_row_by_row_batchnorm_kernels_give_the_per_channel_kernels_numbers(rng, dtype):
+    """norm_cpu.batchnorm_rows_* (the fused trainer's, features (N, C) in training) add the
+    same numbers in the same order as batchnorm_forward/backward: equal to the last bit,
+    and so within the reference's tolerance."""
+    for _ in range(6):
+        n, c = rng.integers(2, 40, size=2)
+        x, dout = (rng.normal(1.0, 2.0, size=(n, c)).astype(dtype) for _ in range(2))
+        gamma, beta, mean = (rng.normal(size=c).astype(dtype) for _ in range(3))
+        var = rng.uniform(0.5, 2, size=c).astype(dtype)
+        per_channel = [np.empty((n, c), dtype), np.empty((n, c), dtype), np.empty(c, dtype),
+                       mean.copy(), var.copy()]  # out, x_hat, inv_std, running mean, running var
+        rows = [a.copy() for a in per_channel]
+        out, x_hat, inv_std, m1, v1 = per_channel
+        norm_cpu.batchnorm_forward(x[:, :, None], gamma, beta, m1, v1, 0.1, 1e-5, True,
+                                   out[:, :, None], x_hat[:, :, None], inv_std)
+        out, x_hat, inv_std, m2, v2 = rows
+        norm_cpu.batchnorm_rows_forward(x, gamma, beta, m2, v2, 0.1, 1e-5, out, x_hat, inv_std,
+                                        np.empty(c), np.empty(c))
+        grads = []
+        for kernel in ("per channel", "rows"):
+            dx, dgamma, dbeta = np.empty((n, c), dtype), np.empty(c, dtype), np.empty(c, dtype)
+            if kernel == "rows":
+                norm_cpu.batchnorm_rows_backward(dout, x_hat, gamma, inv_std, dx, dgamma, dbeta,
+                                                 np.empty(c), np.empty(c))
+            else:
+                norm_cpu.batchnorm_backward(dout[:, :, None], x_hat[:, :, None], gamma, inv_std,
+                                            True, dx[:, :, None], dgamma, dbeta)
+            grads.append((dx, dgamma, dbeta))
+        for a, b in zip(per_channel + list(grads[0]), rows + list(grads[1])):
+            np.testing.assert_array_equal(a, b)
+        ref = run_batchnorm(F, x, gamma, beta, (mean, var), True, dout)
+        tol = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=2e-4, atol=2e-5)
+        for r, g in zip(ref, (rows[0], *grads[1], rows[3], rows[4])):
             np.testing.assert_allclose(g, r, **tol)
 
 

@@ -7,10 +7,13 @@ step) as an argument: no layer stores it, nothing re-decides it.
 - ``"numpy"``: the readable reference, ``nnlib.functional``, layer by layer.
 - ``"numba"`` (default): compiled CPU kernels. A stack of Dense layers, each
   optionally followed by one activation, trains as one compiled call per
-  epoch (:mod:`nnlib.backends.numba_fused`); any other stack runs layer by
-  layer with each layer's own Numba kernels (:mod:`nnlib.backends.layerwise`).
+  epoch (:mod:`nnlib.backends.numba_fused`), and so does one that also holds
+  BatchNorm and Dropout layers (:mod:`nnlib.backends.numba_fused_norm`); any
+  other stack runs layer by layer with each layer's own Numba kernels
+  (:mod:`nnlib.backends.layerwise`).
 - ``"cuda"``: numba.cuda kernels on an NVIDIA GPU; the same split, with
-  :mod:`nnlib.backends.cuda_fused` for Dense stacks (notebook 07).
+  :mod:`nnlib.backends.cuda_fused` for Dense stacks (notebook 07); stacks
+  with BatchNorm or Dropout run layer by layer there.
 
 A layer lists the modules that hold its kernels for each backend
 (``Layer.kernels``); a layer without kernels for the chosen backend is an
@@ -82,7 +85,8 @@ def trainer_for(backend, layers):
     backend = check_backend(backend)
     if backend == "numba":
         from nnlib.backends.numba_fused import NumbaFusedMLP
-        fused = NumbaFusedMLP.build(layers)
+        from nnlib.backends.numba_fused_norm import NumbaFusedNormMLP
+        fused = NumbaFusedMLP.build(layers) or NumbaFusedNormMLP.build(layers)
     elif backend == "cuda":
         from nnlib.backends.cuda_fused import CudaFusedMLP
         fused = CudaFusedMLP.build(layers)

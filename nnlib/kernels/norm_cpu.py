@@ -89,3 +89,62 @@ def multiply(a, mask, out):
     fo = out.reshape(out.size)
     for i in range(fo.size):
         fo[i] = fa[i] * fm[i]
+
+
+@njit(cache=True)
+def batchnorm_rows_forward(x, gamma, beta, running_mean, running_var, momentum, eps, out, x_hat,
+                           inv_std, mean, r):
+    """``batchnorm_forward`` in training mode for features x (N, C): the same numbers, faster.
+
+    The same sums in the same order (over i = 0..N-1 for each feature, in
+    float64), but walked row by row, along memory: the per-feature sums
+    sit side by side in ``mean`` and ``r`` (float64 (C,) scratch), so the
+    compiler vectorises across features instead of striding down columns
+    (about 4x faster at digits sizes). Running statistics are updated in
+    place; out, x_hat (N, C) and inv_std (C,) are written.
+    """
+    n, c = x.shape
+    mean[:] = 0.0
+    r[:] = 0.0
+    for i in range(n):
+        for k in range(c):
+            mean[k] += x[i, k]
+    for k in range(c):
+        mean[k] = mean[k] / n
+    for i in range(n):
+        for k in range(c):
+            d = x[i, k] - mean[k]
+            r[k] += d * d  # the sum of squared deviations, for now
+    for k in range(c):
+        running_mean[k] = (1.0 - momentum) * running_mean[k] + momentum * mean[k]
+        running_var[k] = (1.0 - momentum) * running_var[k] + momentum * r[k] / (n - 1)
+        r[k] = 1.0 / math.sqrt(r[k] / n + eps)  # unrounded: x_hat uses it, as batchnorm_forward
+        inv_std[k] = r[k]
+    for i in range(n):
+        for k in range(c):
+            xh = (x[i, k] - mean[k]) * r[k]
+            x_hat[i, k] = xh
+            out[i, k] = gamma[k] * xh + beta[k]
+
+
+@njit(cache=True)
+def batchnorm_rows_backward(dout, x_hat, gamma, inv_std, dx, dgamma, dbeta, sb, sg):
+    """``batchnorm_backward`` in training mode for features (N, C), row by row: the same numbers.
+
+    sb, sg: float64 (C,) scratch for the sums dbeta and dgamma (over i in
+    order, as there). dx = gamma * inv_std / N * (N * dout - dbeta - x_hat * dgamma).
+    """
+    n, c = dout.shape
+    sb[:] = 0.0
+    sg[:] = 0.0
+    for i in range(n):
+        for k in range(c):
+            sb[k] += dout[i, k]
+            sg[k] += dout[i, k] * x_hat[i, k]
+    for k in range(c):
+        dbeta[k] = sb[k]
+        dgamma[k] = sg[k]
+    for i in range(n):
+        for k in range(c):
+            scale = gamma[k] * inv_std[k]
+            dx[i, k] = scale / n * (n * dout[i, k] - sb[k] - x_hat[i, k] * sg[k])
