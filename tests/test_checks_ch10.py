@@ -28,26 +28,19 @@ def discriminator_loss(real_logits, fake_logits, real_label=1.0):
     return loss, (sigma(real_logits) - real_label) / real_logits.size, sigma(fake_logits) / fake_logits.size
 
 
-def generator_loss(D, x_fake):
-    s = D.forward(x_fake)
-    return softplus(-s).mean(), D.backward((sigma(s) - 1) / s.size)
+def generator_loss(d_forward, d_backward, x_fake):
+    s = d_forward(x_fake)
+    return softplus(-s).mean(), d_backward((sigma(s) - 1) / s.size)
 
 
-def train_step(G, D, opt_g, opt_d, x_real, rng, k=1):
-    n = len(x_real)
-    for _ in range(k):
-        fake = G.forward(rng.standard_normal((n, G.n_in)))
-        s = D.forward(np.concatenate([x_real, fake]))
-        d_loss, d_real, d_fake = discriminator_loss(s[:n], s[n:])
-        D.backward(np.concatenate([d_real, d_fake]))
-        D.step(opt_d)
-    D.freeze()
-    g_loss, dx = generator_loss(D, G.forward(rng.standard_normal((n, G.n_in))))
-    G.backward(dx)
-    D.step(opt_d)  # harmless: D is frozen
-    G.step(opt_g)
-    D.unfreeze()
-    return d_loss, g_loss
+def train_step(g, d, x_real, z_d, z_g, lr):
+    (a, c), (w, b) = g, d
+    for z in z_d:
+        fake = a * z + c
+        d_loss, d_real, d_fake = discriminator_loss(w * x_real + b, w * fake + b)
+        w, b = w - lr * (d_real @ x_real + d_fake @ fake), b - lr * (d_real.sum() + d_fake.sum())
+    g_loss, dx = generator_loss(lambda x: w * x + b, lambda ds: ds * w, a * z_g + c)
+    return np.array([a - lr * dx @ z_g, c - lr * dx.sum()]), np.array([w, b]), d_loss, g_loss
 
 
 def mode_report(samples, centres, radius):
@@ -132,96 +125,59 @@ def test_calling_nnlibs_loss_is_refused():
 
 
 # ----------------------------------------------------------------- 10.2
-def saturating(D, x):
-    s = D.forward(x)
-    return -softplus(s).mean(), D.backward(-sigma(s) / s.size)
+def saturating(f, b, x):
+    s = f(x)
+    return -softplus(s).mean(), b(-sigma(s) / s.size)
 
 
-def flipped(D, x):
-    loss, dx = generator_loss(D, x)
+def flipped(f, b, x):
+    loss, dx = generator_loss(f, b, x)
     return loss, -dx
 
 
-def logits_gradient(D, x):
-    s = D.forward(x)
+def logits_gradient(f, b, x):
+    s = f(x)
     return softplus(-s).mean(), (sigma(s) - 1) / s.size
-
-
-def steps_d(D, x):
-    from nnlib import SGD
-    loss, dx = generator_loss(D, x)
-    D.step(SGD(0.1))
-    return loss, dx
 
 
 @pytest.mark.parametrize("wrong, message", [
     (saturating, "saturating (minimax) loss"),
     (flipped, "Sign error"),
-    (logits_gradient, "pass it through D.backward"),
-    (steps_d, "changed D's weights"),
+    (logits_gradient, "pass it through d_backward"),
 ])
 def test_wrong_generator_losses_fail_with_a_specific_message(wrong, message):
     fails_with("10.2", wrong, "x_fake of shape", message)
 
 
 # ----------------------------------------------------------------- 10.3
-def step_updating_d(G, D, opt_g, opt_d, x_real, rng, k=1):
-    n = len(x_real)
-    d_loss, _ = train_step(G, D, opt_g, opt_d, x_real, rng, k=k - 1) if k > 1 else (0.0, 0.0)
-    fake = G.forward(rng.standard_normal((n, G.n_in)))
-    s = D.forward(np.concatenate([x_real, fake]))
-    d_loss, d_real, d_fake = discriminator_loss(s[:n], s[n:])
-    D.backward(np.concatenate([d_real, d_fake]))
-    D.step(opt_d)
-    g_loss, dx = generator_loss(D, G.forward(rng.standard_normal((n, G.n_in))))
-    G.backward(dx)
-    D.step(opt_d)  # the slip: D is not frozen, and it takes a step on G's gradient
-    G.step(opt_g)
-    return d_loss, g_loss
-
-
-def step_real_and_fake_apart(G, D, opt_g, opt_d, x_real, rng, k=1):
-    n = len(x_real)
-    for _ in range(k):
-        fake = G.forward(rng.standard_normal((n, G.n_in)))
-        d_loss, d_real, _ = discriminator_loss(D.forward(x_real), np.zeros((1, 1)))
-        D.backward(d_real)
-        D.step(opt_d)
-        _, _, d_fake = discriminator_loss(np.zeros((1, 1)), D.forward(fake))
-        D.backward(d_fake)
-        D.step(opt_d)
-    g_loss, dx = generator_loss(D, G.forward(rng.standard_normal((n, G.n_in))))
-    G.backward(dx)
-    G.step(opt_g)
-    return d_loss, g_loss
-
-
-def step_uphill(G, D, opt_g, opt_d, x_real, rng, k=1):
-    n = len(x_real)
-    for _ in range(k):
-        fake = G.forward(rng.standard_normal((n, G.n_in)))
-        s = D.forward(np.concatenate([x_real, fake]))
-        d_loss, d_real, d_fake = discriminator_loss(s[:n], s[n:])
-        D.backward(np.concatenate([d_real, d_fake]))
-        D.step(opt_d)
-    g_loss, dx = generator_loss(D, G.forward(rng.standard_normal((n, G.n_in))))
-    G.backward(-dx)
-    G.step(opt_g)
-    return d_loss, g_loss
-
-
-def step_once(G, D, opt_g, opt_d, x_real, rng, k=1):
-    return train_step(G, D, opt_g, opt_d, x_real, rng, k=1)
+def step_with(g_sign=1.0, saturate=False, d_in_g=False, d_steps=None, g_first=False):
+    def fn(g, d, x_real, z_d, z_g, lr):
+        (a, c), (w, b) = g, d
+        d0 = (w, b)
+        for z in z_d[:d_steps]:
+            fake = a * z + c
+            d_loss, d_real, d_fake = discriminator_loss(w * x_real + b, w * fake + b)
+            w, b = w - lr * (d_real @ x_real + d_fake @ fake), b - lr * (d_real.sum() + d_fake.sum())
+        wg, bg = d0 if g_first else (w, b)
+        fake = a * z_g + c
+        s = wg * fake + bg
+        ds = (-sigma(s) if saturate else sigma(s) - 1) / s.size
+        dx = g_sign * ds * wg
+        if d_in_g:
+            w, b = w - lr * ds @ fake, b - lr * ds.sum()
+        return np.array([a - lr * dx @ z_g, c - lr * dx.sum()]), np.array([w, b]), d_loss, softplus(-s).mean()
+    return fn
 
 
 @pytest.mark.parametrize("wrong, message", [
-    (step_updating_d, "you updated D during G's step"),
-    (step_real_and_fake_apart, "put real and fake in one forward"),
-    (step_uphill, "G moved uphill"),
-    (step_once, "expected k = 2 discriminator steps"),
+    (step_with(d_in_g=True), "D moved in the generator's step"),
+    (step_with(g_sign=-1.0), "G moved uphill"),
+    (step_with(saturate=True), "saturating generator loss"),
+    (step_with(d_steps=1), "Take k discriminator steps, one for each row of z_d"),
+    (step_with(g_first=True), "use the discriminator as its k steps left it"),
 ])
 def test_wrong_training_steps_fail_with_a_specific_message(wrong, message):
-    fails_with("10.3", wrong, "x_real of shape", message)
+    fails_with("10.3", wrong, "z_d of shape", message)
 
 
 # ----------------------------------------------------------------- 10.4

@@ -4,11 +4,13 @@
      L_D = mean_i BCE(s_i, real_label) over the real logits + mean_j BCE(s_j, 0)
      over the fake logits, BCE(s, y) = log(1 + e^s) - y s, without overflow for
      |s| = 800; d_real = (sigma(s) - real_label) / N_real, d_fake = sigma(s) / N_fake.
-10.2 ``generator_loss(D, x_fake) -> (loss, dx_fake)``: the non-saturating loss
-     -mean log sigma(D(x_fake)) and its gradient with respect to the generated
-     samples, through D (compared with centred finite differences).
-10.3 ``train_step(G, D, opt_g, opt_d, x_real, rng, k=1) -> (d_loss, g_loss)``: k
-     discriminator steps then one generator step, with the learner's 10.1 and 10.2.
+10.2 ``generator_loss(d_forward, d_backward, x_fake) -> (loss, dx_fake)``: the
+     non-saturating loss -mean log sigma(D(x_fake)) and its gradient with respect to
+     the generated samples, through D, given as its forward and backward functions
+     (plain functions, so that the grader can pass them; compared with finite differences).
+10.3 ``train_step(g, d, x_real, z_d, z_g, lr) -> (g, d, d_loss, g_loss)``: a 1-D GAN
+     by hand, G(z) = a z + c, D(x) = w x + b: k = len(z_d) discriminator steps of
+     gradient descent, then one generator step (non-saturating), D unchanged in it.
 10.4 ``mode_report(samples, centres, radius) -> (counts, effective_modes)``:
      samples per mode (nearest centre, within radius) and exp(entropy) of that histogram.
 
@@ -18,10 +20,10 @@ is refused in 10.1 and 10.2 (``nncourse/checks/forbidden.py``).
 import numpy as np
 
 from nncourse.checks import (
-    CheckFailed, call, exercise, expect_array, expect_scalar, expect_tuple, rng, show,
+    CheckFailed, call, exercise, expect_scalar, expect_tuple, rng, show,
 )
 from nncourse.checks._slips import expect_array_explained, expect_scalar_explained
-from nnlib import Adam, Dense, ReLU, Sequential, Tanh
+from nnlib import Dense, Sequential, Tanh
 from nnlib.gradcheck import numerical_gradient
 
 
@@ -108,22 +110,19 @@ def _g_loss(D, x):
 
 @exercise("10.2", "generator_loss", hints=(
     "The generator wants D to say 'real' about its samples: the log-loss of D's logit with label 1. "
-    "Get the gradient with respect to the logits first, then let D carry it back to its input.",
+    "Get the gradient with respect to the logits first, then let d_backward carry it back to the samples.",
     "-log sigma(s) = log(1 + e^(-s)), whose derivative is sigma(s) - 1; divide by the number of "
-    "samples and pass it to D.backward, which returns dL/dx. The saturating loss log(1 - sigma(s)) "
+    "samples and pass it to d_backward, which returns dL/dx. The saturating loss log(1 - sigma(s)) "
     "has derivative -sigma(s): almost 0 exactly where D rejects the fakes.",
 ))
 def check_generator_loss(generator_loss):
     for seed, n, scale in ((111, 5, 1.0), (112, 8, 3.0)):
         D = _critic(seed)
         x = rng(seed).normal(0.0, scale, (n, 2))
-        inputs = f"a discriminator Dense(2, 8) -> Tanh -> Dense(8, 1) and x_fake of shape {x.shape} (seed {seed})"
-        before = [p.copy() for p in D.parameters()]
-        got = expect_tuple(call(generator_loss, D, x.copy(), what=inputs), 2,
+        inputs = (f"d_forward, d_backward of a discriminator Dense(2, 8) -> Tanh -> Dense(8, 1) and "
+                  f"x_fake of shape {x.shape} (seed {seed})")
+        got = expect_tuple(call(generator_loss, D.forward, D.backward, x.copy(), what=inputs), 2,
                            f"for {inputs}: the return value (loss, dx_fake)")
-        if any(not np.array_equal(p, q) for p, q in zip(D.parameters(), before)):
-            raise CheckFailed(f"for {inputs} your function changed D's weights; the generator's "
-                              f"loss only reads D (no optimizer step here).")
         s = D.forward(x)
         sat = float(np.mean(-_softplus(s)))  # mean log(1 - sigma(s))
         expect_scalar_explained(got[0], _g_loss(D, x), f"for {inputs}, the loss", [
@@ -134,91 +133,83 @@ def check_generator_loss(generator_loss):
         grad = np.asarray(got[1]) if got[1] is not None else None
         if grad is not None and grad.shape == (n, 1):
             raise CheckFailed(f"for {inputs} dx_fake has shape {grad.shape}: that is the gradient "
-                              f"with respect to the logits; pass it through D.backward to get "
+                              f"with respect to the logits; pass it through d_backward to get "
                               f"dL/dx_fake, shape {x.shape}.")
         want = numerical_gradient(lambda: _g_loss(D, x), x)
         D.forward(x)
         sat_dx = D.backward(-_sigmoid(s) / n)
-        flipped = -want
         expect_array_explained(got[1], want, f"for {inputs}, dx_fake (finite differences)", [
             (sat_dx, "That is the gradient of the saturating loss log(1 - sigma(s)), which "
              "vanishes where D is sure; use -log sigma(s), derivative sigma(s) - 1."),
-            (flipped, "Sign error: d(-log sigma(s))/ds = sigma(s) - 1, negative."),
+            (-want, "Sign error: d(-log sigma(s))/ds = sigma(s) - 1, negative."),
             (want * n, "Divide by the number of samples (the loss is a mean)."),
         ], rtol=1e-5, atol=1e-9)
     return "-mean log sigma(D(x)) and its gradient through D agree with finite differences."
 
 
 # ------------------------------------------------------------------ 10.3
-def _players(seed):
-    G = Sequential([Dense(3, 6), ReLU(), Dense(6, 2)], seed=seed, backend="numpy")
-    D = Sequential([Dense(2, 6), Tanh(), Dense(6, 1)], seed=seed + 1, backend="numpy")
-    return G, D, Adam(1e-2, betas=(0.5, 0.999)), Adam(1e-2, betas=(0.5, 0.999))
-
-
-def _reference_step(G, D, opt_g, opt_d, x_real, rng_, k, sign=1.0):
-    n = len(x_real)
-    for _ in range(k):
-        fake = G.forward(rng_.standard_normal((n, G.n_in)))
-        s = D.forward(np.concatenate([x_real, fake]))
-        d_loss, d_real, d_fake = _d_loss(s[:n], s[n:], 1.0)
-        D.backward(np.concatenate([d_real, d_fake]))
-        D.step(opt_d)
-    fake = G.forward(rng_.standard_normal((n, G.n_in)))
-    s = D.forward(fake)
-    dx = D.backward(sign * (_sigmoid(s) - 1.0) / n)
-    G.backward(dx)
-    G.step(opt_g)
-    return d_loss, float(np.mean(_softplus(-s)))
+def _step_1d(g, d, x_real, z_d, z_g, lr, g_grad="ns", d_in_g_phase=False, k=None):
+    """The 1-D GAN step: G(z) = a z + c, D(x) = w x + b; k D steps of gradient descent, one G step."""
+    (a, c), (w, b) = np.asarray(g, float), np.asarray(d, float)
+    d_loss = None
+    for z in z_d[:k]:
+        fake = a * z + c
+        sr, sf = w * x_real + b, w * fake + b
+        d_loss = np.mean(_softplus(sr) - sr) + np.mean(_softplus(sf))
+        dr, df = (_sigmoid(sr) - 1) / sr.size, _sigmoid(sf) / sf.size
+        w, b = w - lr * (dr @ x_real + df @ fake), b - lr * (dr.sum() + df.sum())
+    fake = a * z_g + c
+    s = w * fake + b
+    n = s.size
+    ds = {"ns": (_sigmoid(s) - 1) / n, "sat": -_sigmoid(s) / n, "up": -(_sigmoid(s) - 1) / n}[g_grad]
+    g_loss = float(np.mean(_softplus(-s)))
+    dx = ds * w
+    new_g = np.array([a - lr * (dx @ z_g), c - lr * dx.sum()])
+    if d_in_g_phase:  # the slip: D also takes a step on the generator's loss
+        w, b = w - lr * (ds @ fake), b - lr * ds.sum()
+    return new_g, np.array([w, b]), float("nan") if d_loss is None else float(d_loss), g_loss
 
 
 @exercise("10.3", "train_step", hints=(
-    "Two phases. The discriminator's: fresh fakes from G, one forward of D on real and fake "
-    "together, your discriminator_loss, backward, one D step; k times. The generator's: fresh "
-    "fakes, your generator_loss through D, G.backward, one G step, and D must not move.",
-    "Draw the noise in this order: z = rng.standard_normal((len(x_real), G.n_in)) for each of the "
-    "k discriminator steps, then one more z for the generator step. Freeze D (D.freeze(), then "
-    "D.unfreeze()) or simply never call D.step in the generator's phase.",
+    "Write the chain rule for the two tiny networks: D's logit s = w x + b, so dL/dw = sum dL/ds * x "
+    "and dL/db = sum dL/ds, over real and fake samples; G's sample x = a z + c, so dL/da = "
+    "sum dL/dx * z and dL/dc = sum dL/dx, with dL/dx = dL/ds * w.",
+    "Take k discriminator steps (row i of z_d makes the fakes of step i; your discriminator_loss "
+    "gives dL/ds), each d = d - lr * grad. Then one generator step with z_g and the "
+    "non-saturating loss, dL/ds = (sigma(s) - 1) / N, using the updated D; D does not change "
+    "in the generator's step.",
 ))
 def check_train_step(train_step):
-    for seed, n, k in ((122, 5, 2), (121, 6, 1)):  # k = 2 first: 2k != k + 1
-        x_real = rng(seed).normal(2.0, 0.3, (n, 2))
-        inputs = f"G 3 -> 6 -> 2, D 2 -> 6 -> 1 (numpy backend), x_real of shape {x_real.shape}, k={k}"
-        G, D, opt_g, opt_d = _players(seed)
-        got = expect_tuple(call(train_step, G, D, opt_g, opt_d, x_real.copy(),
-                                np.random.default_rng(seed), k=k, what=inputs), 2,
-                           f"for {inputs}: the return value (d_loss, g_loss)")
-        if opt_d.t == k + 1:
-            raise CheckFailed(f"for {inputs} the discriminator's optimizer took {opt_d.t} steps: you "
-                              f"updated D during G's step. Freeze D (or skip D.step) while the "
-                              f"generator learns; only G moves in that phase.")
-        if opt_d.t == 2 * k:
-            raise CheckFailed(f"for {inputs} the discriminator's optimizer took {opt_d.t} steps, "
-                              f"two per discriminator update: put real and fake in one forward "
-                              f"(np.concatenate) and take one step on their summed gradient.")
-        if opt_d.t != k:
-            raise CheckFailed(f"for {inputs} the discriminator's optimizer took {opt_d.t} steps; "
-                              f"expected k = {k} discriminator steps.")
-        if opt_g.t != 1:
-            raise CheckFailed(f"for {inputs} the generator's optimizer took {opt_g.t} steps; "
-                              f"expected one generator step after the k discriminator steps.")
-        G2, D2, og2, od2 = _players(seed)
-        d_loss, g_loss = _reference_step(G2, D2, og2, od2, x_real, np.random.default_rng(seed), k)
-        G3, D3, og3, od3 = _players(seed)
-        _reference_step(G3, D3, og3, od3, x_real, np.random.default_rng(seed), k, sign=-1.0)
-        expect_array(np.concatenate([p.ravel() for p in D.parameters()]),
-                     np.concatenate([p.ravel() for p in D2.parameters()]),
-                     f"for {inputs}, D's weights after the step (the noise drawn in the order of "
-                     f"the hint: one z per discriminator step, then one for G)", rtol=1e-7, atol=1e-10)
-        expect_array_explained(np.concatenate([p.ravel() for p in G.parameters()]),
-                               np.concatenate([p.ravel() for p in G2.parameters()]),
-                               f"for {inputs}, G's weights after the step", [
-            (np.concatenate([p.ravel() for p in G3.parameters()]),
-             "G moved uphill: the generator's gradient has the wrong sign (it makes D more sure "
-             "the fakes are fake)."),
+    for seed, n, k, lr in ((121, 6, 2, 0.5), (122, 5, 1, 0.3), (123, 8, 3, 0.2)):
+        g = rng(seed)
+        params_g, params_d = np.array([0.7, -0.4]), np.array([1.3, 0.2])
+        x_real, z_d, z_g = g.normal(2.0, 0.5, n), g.standard_normal((k, n)), g.standard_normal(n)
+        inputs = (f"g=(a, c)={show(params_g)}, d=(w, b)={show(params_d)}, x_real of shape {x_real.shape}, "
+                  f"z_d of shape {z_d.shape} (k={k}), lr={lr}")
+        got = expect_tuple(call(train_step, params_g.copy(), params_d.copy(), x_real.copy(), z_d.copy(),
+                                z_g.copy(), lr, what=inputs), 4,
+                           f"for {inputs}: the return value (g, d, d_loss, g_loss)")
+        want_g, want_d, d_loss, g_loss = _step_1d(params_g, params_d, x_real, z_d, z_g, lr)
+        slip_g, slip_d, _, _ = _step_1d(params_g, params_d, x_real, z_d, z_g, lr, d_in_g_phase=True)
+        one_d = _step_1d(params_g, params_d, x_real, z_d, z_g, lr, k=1)[1]
+        expect_array_explained(got[1], want_d, f"for {inputs}, d = (w, b) after the step", [
+            (slip_d, "D moved in the generator's step: only G is updated there (D stays as its k "
+             "steps left it)."),
+            (one_d if k > 1 else None, "Take k discriminator steps, one for each row of z_d."),
+            (params_d, "D did not move: take k discriminator steps before the generator's."),
         ], rtol=1e-7, atol=1e-10)
-        expect_scalar(got[0], d_loss, f"for {inputs}, d_loss (of the last discriminator step)", rtol=1e-6)
-        expect_scalar(got[1], g_loss, f"for {inputs}, g_loss (of the generator step)", rtol=1e-6)
+        expect_array_explained(got[0], want_g, f"for {inputs}, g = (a, c) after the step", [
+            (_step_1d(params_g, params_d, x_real, z_d, z_g, lr, g_grad="sat")[0],
+             "That is the saturating generator loss's step; use the non-saturating -log sigma(s)."),
+            (_step_1d(params_g, params_d, x_real, z_d, z_g, lr, g_grad="up")[0],
+             "G moved uphill: the generator's gradient has the wrong sign."),
+            (_step_1d(params_g, params_d, x_real, z_d[:0], z_g, lr)[0],
+             "G's step must use the discriminator as its k steps left it (update D first)."),
+            (params_g, "G did not move: finish with one generator step."),
+        ], rtol=1e-7, atol=1e-10)
+        expect_scalar(got[2], d_loss, f"for {inputs}, d_loss (of the last discriminator step, before "
+                      f"its update)", rtol=1e-6)
+        expect_scalar(got[3], g_loss, f"for {inputs}, g_loss (before G's update)", rtol=1e-6)
     return "k discriminator steps on real + fake, then one generator step through a D that stays put."
 
 
