@@ -232,7 +232,7 @@ def _ring(k, radius=2.0):
 
 @exercise("10.4", "mode_report", hints=(
     "Assign every sample to its nearest centre, and keep it only if that centre is within radius; "
-    "np.bincount with minlength gives the counts per mode. Modes with no samples stay at 0.",
+    "then count the kept samples per centre. Modes with no samples stay at 0.",
     "With p_m = counts_m / (samples kept), effective_modes = exp(-sum_m p_m log p_m), leaving out "
     "modes with p_m = 0 (0 log 0 = 0). It is k for a uniform spread over k modes, 1 for one mode, "
     "and 0 when no sample is near any mode.",
