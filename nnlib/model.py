@@ -132,8 +132,48 @@ class Sequential:
         return layerwise.forward(self.layers, self._check_X(X), self.backend, self.training)
 
     def backward(self, dout):
-        """Backpropagate dL/d(output); fills every layer's gradients."""
+        """Backpropagate dout = dL/d(output) of the last ``forward``; returns dx = dL/dX.
+
+        Fills every layer's gradients (``gradients()``) and returns the
+        gradient with respect to the model's input X, same shape as X: what a
+        generator needs to learn through a discriminator (notebook 10). It
+        runs on the backend of that forward, in the mode it ran in (call
+        ``train()`` before ``forward`` for Dropout and BatchNorm's training
+        behaviour). Nothing is updated: ``step(optimizer)`` does that.
+        """
         return layerwise.backward(self.layers, dout)
+
+    def step(self, optimizer):
+        """One optimizer step from the gradients the last ``backward`` stored; returns self.
+
+        The loop of notebook 10: ``forward`` -> your own loss gradient ->
+        ``backward`` -> ``step``. Runs the optimizer's update on the model's
+        backend (Numba kernels by default), weight decay where each layer
+        says, like ``fit``. A frozen model (``freeze()``) is left unchanged.
+        Give each model its own optimizer: its state (Adam's moments) belongs
+        to one list of parameters.
+        """
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"optimizer must be nnlib.SGD(...) or nnlib.Adam(...), got {optimizer!r}.")
+        if not self.frozen:
+            layerwise.optimizer_step(self.layers, optimizer, self.backend)
+        return self
+
+    frozen = False  # see freeze()
+
+    def freeze(self):
+        """Keep the weights fixed: ``step`` leaves them unchanged and ``fit`` refuses; returns self.
+
+        ``backward`` still computes every gradient and dx (a generator's step
+        backpropagates through the frozen discriminator). ``unfreeze()`` undoes it.
+        """
+        self.frozen = True
+        return self
+
+    def unfreeze(self):
+        """Let ``step`` and ``fit`` update the weights again; returns self."""
+        self.frozen = False
+        return self
 
     def parameters(self):
         return [p for layer in self.layers for p in layer.parameters()]
@@ -154,6 +194,9 @@ class Sequential:
         """
         from nnlib.optim import SGD  # default optimizer
 
+        if self.frozen:
+            raise RuntimeError("this model is frozen (freeze()): fit would change its weights; "
+                               "call model.unfreeze() first.")
         loss = self._check_loss(loss)
         dtype = self._working_dtype if self.dtype is not None else _dtype_for(X)
         X = self._check_X(X, dtype=dtype)

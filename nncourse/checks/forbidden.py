@@ -67,6 +67,13 @@ FORBIDDEN = {
     "6.5": ("nnlib.functional.norm.dropout_forward", "nnlib.functional.norm.dropout_mask_forward",
             "nnlib.layers.norm.Dropout"),
     "6.6": ("nnlib.functional.norm.dropout_backward", "nnlib.layers.norm.Dropout"),
+    # chapter 10: the GAN's losses (10.3 and 10.4 may use anything)
+    "10.1": ("nnlib.functional.losses.binary_cross_entropy_with_logits",
+             "nnlib.functional.losses.binary_cross_entropy"),
+    "10.2": ("nnlib.functional.losses.binary_cross_entropy_with_logits",
+             "nnlib.functional.losses.binary_cross_entropy"),
+    "10.3": (),
+    "10.4": (),
 }
 
 # Exercises whose checks call the answer through ``nncourse.checks._own.call_own``,

@@ -15,7 +15,7 @@ where the loss is the mean over the batch.
 One file per family, each with banners naming the notebook that teaches it:
 - ``dense.py``: z = x @ W + b (notebooks 03, 04);
 - ``activations.py``: sigmoid (02), relu, tanh (03), their derivatives (04);
-- ``losses.py``: softmax, cross-entropy (04, 05), log-loss (02), mse;
+- ``losses.py``: softmax, cross-entropy (04, 05), log-loss (02), mse, log-loss on logits (10);
 - ``norm.py``: batch norm, dropout (06);
 - ``conv.py``: conv2d, maxpool2d, flatten (08);
 - ``recurrent.py``: RNN and LSTM over a sequence, backpropagation through time (09).
@@ -51,6 +51,7 @@ from nnlib.functional.recurrent import lstm_backward, lstm_forward, rnn_backward
 from nnlib.functional.losses import (
     LOSSES,
     binary_cross_entropy,
+    binary_cross_entropy_with_logits,
     log_softmax,
     mse,
     softmax,
@@ -59,6 +60,7 @@ from nnlib.functional.losses import (
 
 __all__ = [
     "ACTIVATIONS", "LOSSES", "batchnorm_backward", "batchnorm_forward", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
     "conv2d_backward", "conv2d_forward", "dropout_backward", "dropout_forward", "lstm_backward",
     "lstm_forward", "rnn_backward", "rnn_forward",
     "dense_backward", "dense_forward", "flatten_backward", "flatten_forward",

@@ -2,6 +2,7 @@
 import numpy as np
 
 from nnlib._validate import as_float_array, check_labels, check_same_shape
+from nnlib.functional.activations import sigmoid
 
 
 # --------------------------------------------------------------------------
@@ -80,6 +81,32 @@ def binary_cross_entropy(p, y):
     loss = -np.mean(y * np.log(pc) + (1.0 - y) * np.log1p(-pc))
     dp = (pc - y) / (pc * (1.0 - pc)) / p.size
     return float(loss), dp
+
+
+def binary_cross_entropy_with_logits(logits, y):
+    """Mean log-loss of sigmoid(logits) against 0/1 (or soft) targets y, from the logits s.
+
+    L = mean(log(1 + exp(s)) - y s)  (= the log-loss of p = sigma(s)),
+    dL/ds = (sigma(s) - y) / size.
+    Stability (log-sum-exp form): log(1 + exp(s)) = max(s, 0) + log1p(exp(-|s|))
+    only ever exponentiates a non-positive number, so s = +-1000 gives the
+    exact finite loss (1000 or 0) where log(sigmoid(s)) would give -inf, and
+    the gradient, sigma(s) - y, never saturates to the wrong value. This is
+    the discriminator's loss of a GAN (notebook 10); not one of fit's losses
+    (those have compiled fused kernels): for fit, end with Sigmoid() and use
+    loss="bce". logits: any shape; y: the same shape (a 1-D y is one column).
+    """
+    logits = as_float_array(logits, "logits")
+    y = _targets_like(y, logits)
+    if y.min() < 0 or y.max() > 1:
+        raise ValueError(
+            f"binary_cross_entropy_with_logits expects targets y in [0, 1]; got values in "
+            f"[{y.min():.3g}, {y.max():.3g}]. Use 1 for real, 0 for fake (or soft labels like 0.9)."
+        )
+    with np.errstate(under="ignore"):  # exp(-1000) = 0 is the right answer
+        softplus = np.maximum(logits, 0) + np.log1p(np.exp(-np.abs(logits)))  # log(1 + e^s)
+    loss = np.mean(softplus - y * logits)
+    return float(loss), (sigmoid(logits) - y) / logits.size
 
 
 def _targets_like(y, y_hat):

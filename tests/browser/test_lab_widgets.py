@@ -33,6 +33,8 @@ COURSE_SLIDERS = [
     ("04_backprop.ipynb", "lr", "End", (Changes("text", "training accuracy"), PLOT)),
     # DepthExplorer, deep sigmoid, 8 -> 1 hidden layers: layer 1's gradient is no longer vanishing.
     ("06_deep.ipynb", "hidden layers", "Home", (Changes("text", "gradient norm"), PLOT)),
+    # GANExplorer, the digit generator's noise point, direction 1 0 -> 3: the status text and the digit change.
+    ("10_gans.ipynb", "direction 1", "End", (Changes("text", "noise point"), PLOT)),
 ]
 
 TOY_NOTEBOOK = """\
