@@ -3,6 +3,8 @@ import numpy as np
 import pytest
 
 from nncourse.checks import check, hint, registry
+from nnlib.backends import numba_conv
+from nnlib.functional import conv
 
 from check_helpers import fails_with, stub
 
@@ -215,3 +217,27 @@ def test_a_count_that_ignores_padding_is_named():
         return count_parameters(input_shape, [layer[:4] + (0,) if layer[0] == "conv" else layer
                                               for layer in layers])
     fails_with("8.5", no_padding, "The padding keeps the maps larger")
+
+
+# ----------------------------------------------------------------- calling nnlib's own is refused
+def nnlib_conv(x, W, b, stride, padding):
+    return conv.conv2d_forward(x, W, b, stride, padding)[0]
+
+
+def nnlib_weight_grad(x, dout, kernel_size, stride, padding):
+    W = np.zeros((dout.shape[1], x.shape[1], kernel_size, kernel_size))
+    _, dW, db = conv.conv2d_backward(dout, conv.conv2d_forward(x, W, np.zeros(len(W)), stride, padding)[1])
+    return dW, db
+
+
+def nnlib_pool(dout, x, size, stride):
+    return numba_conv.maxpool2d_backward(dout, numba_conv.maxpool2d_forward(x, size, stride)[1])
+
+
+@pytest.mark.parametrize("exercise_id, answer, name", [
+    ("8.2", nnlib_conv, "nnlib.functional.conv.conv2d_forward"),
+    ("8.3", nnlib_weight_grad, "nnlib.functional.conv.conv2d_backward"),
+    ("8.4", nnlib_pool, "nnlib.backends.numba_conv.maxpool2d_backward"),
+])
+def test_an_answer_that_calls_nnlibs_conv_is_refused(exercise_id, answer, name):
+    fails_with(exercise_id, answer, name, "write it yourself")

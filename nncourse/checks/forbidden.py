@@ -67,6 +67,19 @@ FORBIDDEN = {
     "6.5": ("nnlib.functional.norm.dropout_forward", "nnlib.functional.norm.dropout_mask_forward",
             "nnlib.layers.norm.Dropout"),
     "6.6": ("nnlib.functional.norm.dropout_backward", "nnlib.layers.norm.Dropout"),
+    # chapter 8: convolution and max pooling (nnlib.functional.conv and its kernels)
+    "8.1": ("nnlib.functional.conv.output_size", "nnlib.layers.conv.Conv2D"),
+    "8.2": ("nnlib.functional.conv.conv2d_forward", "nnlib.backends.numba_conv.conv2d_forward",
+            "nnlib.backends.cuda_conv.conv2d_forward", "nnlib.kernels.conv_cpu.conv2d_forward",
+            "nnlib.kernels.conv_cpu.im2col", "nnlib.layers.conv.Conv2D"),
+    "8.3": ("nnlib.functional.conv.conv2d_backward", "nnlib.functional.conv.conv2d_forward",
+            "nnlib.backends.numba_conv.conv2d_backward", "nnlib.backends.cuda_conv.conv2d_backward",
+            "nnlib.kernels.conv_cpu.conv2d_backward", "nnlib.layers.conv.Conv2D",
+            "nnlib.gradcheck.numerical_gradient"),
+    "8.4": ("nnlib.functional.conv.maxpool2d_backward", "nnlib.functional.conv.maxpool2d_forward",
+            "nnlib.backends.numba_conv.maxpool2d_backward", "nnlib.backends.cuda_conv.maxpool2d_backward",
+            "nnlib.kernels.conv_cpu.maxpool2d_backward", "nnlib.layers.conv.MaxPool2D"),
+    "8.5": ("nnlib.model.Sequential", "nnlib.layers.conv.Conv2D", "nnlib.layers.dense.Dense"),
 }
 
 # Exercises whose checks call the answer through ``nncourse.checks._own.call_own``,
