@@ -33,6 +33,8 @@ COURSE_SLIDERS = [
     ("04_backprop.ipynb", "lr", "End", (Changes("text", "training accuracy"), PLOT)),
     # DepthExplorer, deep sigmoid, 8 -> 1 hidden layers: layer 1's gradient is no longer vanishing.
     ("06_deep.ipynb", "hidden layers", "Home", (Changes("text", "gradient norm"), PLOT)),
+    # FilterExplorer on a 0, vertical edge: the centre weight w11 0 -> 5 adds 5 x the digit to the map.
+    ("08_convolution.ipynb", "w11", "End", (Changes("text", "feature map"), PLOT)),
 ]
 
 TOY_NOTEBOOK = """\
