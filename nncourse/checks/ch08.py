@@ -195,7 +195,7 @@ def _shape_slip(shape, x_shape, K, stride, padding):
 
 
 @exercise("8.2", "conv2d_loops", hints=(
-    "Pad first (np.pad with zeros on both sides of H and W only), then allocate out with the "
+    "Pad first (zeros on both sides of H and W only, not of N or C), then allocate out with the "
     "shape of exercise 8.1 and fill it position by position.",
     "out[n, f, oh, ow] = b[f] + sum over c, i, j of W[f, c, i, j] * x_pad[n, c, oh*stride + i, "
     "ow*stride + j]: the window starts at oh*stride, and the kernel is not flipped.",
@@ -272,7 +272,7 @@ def _pool_case(seed, shape, ties):
     "change of any other entry does not change the output.",
     "For each output (n, c, oh, ow), find where the max of its window is and add dout[n, c, oh, "
     "ow] there; all other entries of dx stay 0. On ties take the first max, row by row "
-    "(np.argmax's rule). Where windows overlap (stride < size), ADD, do not overwrite.",
+    "(the rule of argmax). Where windows overlap (stride < size), ADD, do not overwrite.",
 ))
 def check_maxpool_backward(maxpool_backward):
     cases = ((91, (2, 2, 6, 6), 2, 2, 0), (92, (1, 3, 7, 7), 3, 2, 0),
