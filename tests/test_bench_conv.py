@@ -10,7 +10,7 @@ def test_the_epochs_products_are_the_im2col_and_dense_shapes():
     assert len(shapes) == 2 * (2 + 3 + 3 + 3)  # conv1: forward + dW; conv2: + dcols; 2 Dense x 3
     assert (32, 9, 32 * 64) in shapes  # conv1 forward: W (32, 1*3*3) @ cols (9, 32 images * 8*8)
     assert (64, 32 * 9, 32 * 16) in shapes  # conv2 forward on the pooled 4x4 maps
-    assert (32, 256, 128) in shapes and (128, 32, 256) in shapes  # Dense 256 -> 128: forward, dW
+    assert (32, 256, 128) in shapes and (256, 32, 128) in shapes  # Dense 256 -> 128: forward, dW
 
 
 def test_both_peers_start_from_the_same_cnn():
