@@ -36,6 +36,9 @@ COURSE_SLIDERS = [
     # FilterExplorer on a 0, vertical edge: the centre weight w11 0 -> 5 adds 5 x the digit to the map.
     ("08_convolution.ipynb", "w11", "End", (Changes("text", "feature map"), PLOT)),
 ]
+# Seconds Run All may take, for notebooks that train for longer than the default 120 s allow
+# on a loaded machine (08 trains four CNNs: about a minute on 2 quiet cores).
+RUN_ALL_TIMEOUT = {"notebooks/08_convolution.ipynb": 400}
 
 TOY_NOTEBOOK = """\
 import ipywidgets as widgets
@@ -106,7 +109,7 @@ def drive_slider(lab_page, relpath, description, key, watched, shots):
     """Run ``relpath``, press ``key`` on slider ``description``; every
     ``Changes`` in ``watched`` must change. Returns (before, after) snapshots."""
     lab_page.open(relpath)
-    lab_page.run_all()
+    lab_page.run_all(RUN_ALL_TIMEOUT.get(relpath, 120))
     assert_clean(lab_page)
     slider = lab_page.slider(description)
     before = lab_page.watch(description, watched)
