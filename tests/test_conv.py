@@ -338,3 +338,28 @@ def test_importing_the_layers_and_numba_kernels_does_not_import_numba_cuda():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+# ---------------------------------------------------------------- the numba trainer of conv stacks
+def test_numba_conv_stacks_train_with_blas_on_one_thread_and_restore_it(monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    from nnlib.backends import layerwise
+    from nnlib.backends.numba_conv_trainer import NumbaConvTrainer
+
+    def blas_threads():
+        return sorted({lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"})
+
+    before = blas_threads()
+    seen = []
+    original = layerwise.forward
+    monkeypatch.setattr(layerwise, "forward", lambda *a, **k: (seen.append(blas_threads()), original(*a, **k))[1])
+    X, y = tiny_data()
+    model = Sequential(tiny_cnn(), backend="numba", seed=5)
+    model.fit(X, y, epochs=1, batch_size=4, verbose=False)
+    model.predict_proba(X)
+    assert isinstance(model._trainer, NumbaConvTrainer)
+    assert seen and all(threads == [1] for threads in seen)  # every forward, in fit and predict
+    assert blas_threads() == before  # the user's setting is back
+    assert NumbaConvTrainer.build([Dense(4, 2)]) is None
+    assert not isinstance(Sequential(tiny_cnn(), backend="numpy")._trainer, NumbaConvTrainer)

@@ -83,6 +83,9 @@ def trainer_for(backend, layers):
     if backend == "numba":
         from nnlib.backends.numba_fused import NumbaFusedMLP
         fused = NumbaFusedMLP.build(layers)
+        if fused is None:  # conv stacks: layer by layer with single-threaded BLAS (notebook 08)
+            from nnlib.backends.numba_conv_trainer import NumbaConvTrainer
+            fused = NumbaConvTrainer.build(layers)
     elif backend == "cuda":
         from nnlib.backends.cuda_fused import CudaFusedMLP
         fused = CudaFusedMLP.build(layers)
