@@ -363,3 +363,14 @@ def test_numba_conv_stacks_train_with_blas_on_one_thread_and_restore_it(monkeypa
     assert blas_threads() == before  # the user's setting is back
     assert NumbaConvTrainer.build([Dense(4, 2)]) is None
     assert not isinstance(Sequential(tiny_cnn(), backend="numpy")._trainer, NumbaConvTrainer)
+
+
+def test_the_digits_come_as_nchw_images_too():
+    from nnlib.data import load_digit_images
+
+    images, y = load_digit_images()
+    X, y_flat = load_digits()
+    assert images.shape == (1797, 1, 8, 8) and images.dtype == np.float64
+    np.testing.assert_array_equal(images.reshape(1797, 64), X)  # row by row, as the flat pixels
+    np.testing.assert_array_equal(y, y_flat)
+    assert Conv2D(1, 2, 3).output_shape(images.shape[1:]) == (2, 6, 6)  # a conv layer takes them as they are
