@@ -21,6 +21,8 @@ def parse_args(argv):
     parser.add_argument("--no-startup", action="store_true",
                         help="skip the import / first-fit measurements")
     parser.add_argument("--out", default="build/bench/results.json", help="JSON file to write")
+    parser.add_argument("--no-conv", action="store_true",
+                        help="skip the convolution case (benchmarks/conv.py; it runs only with every --cases)")
     parser.add_argument("--strict", action="store_true",
                         help="exit with status 1 when a speed target is missed")
     return parser.parse_args(argv)
@@ -52,6 +54,11 @@ def main(argv=None):
     print()
     print(render(results))
     print(f"\nwritten: {write_json(results, args.out)}")
+    if not args.no_conv and args.cases == [c.name for c in CASES]:  # all cases: add chapter 8's CNN
+        from benchmarks import conv
+        conv_result = conv.run_case(repeats=args.repeats or 7, use_torch=not args.no_torch, log=print)
+        print(conv.render(conv_result))
+        print(f"written: {conv.write_json(conv_result, 'build/bench/conv.json')}")
     missed = [name for name, case in results["cases"].items()
               if case["ratios"]["torch/numba"] is not None
               and case["ratios"]["torch/numba"] < case["target"]]

@@ -26,6 +26,7 @@ from nnlib.mnist import ChecksumError, DownloadError, load_mnist, parse_idx
 __all__ = [
     "logic_gate", "blobs", "moons", "circles", "spirals", "load_digits",
     "train_test_split", "load_mnist", "parse_idx", "ChecksumError", "DownloadError",
+    "load_digit_images",
 ]
 
 _GATES = {
@@ -242,6 +243,18 @@ def load_digits(return_images=False):
     if return_images:
         return X, y, X.reshape(-1, 8, 8).copy()  # (1797, 8, 8)
     return X, y
+
+
+def load_digit_images():
+    """The digits as a batch of one-channel images, the layout of a conv layer (notebook 08).
+
+    Returns ``images`` float64 (1797, 1, 8, 8), "NCHW" (batch, channels,
+    height, width) as ``nnlib.layers.Conv2D`` and PyTorch take them, pixel
+    counts 0..16 (scale with ``/ 16``), and ``y`` int64 (1797,): the same
+    digits, in the same order, as ``load_digits``.
+    """
+    X, y = load_digits()
+    return X.reshape(-1, 1, 8, 8), y  # (1797, 1, 8, 8)
 
 
 # ---------------------------------------------------------------- split

@@ -29,8 +29,8 @@ CONV_CASES = [
     (3, 2, 4, 4, 1, 4, 4, 1, 0),
     (1, 1, 5, 7, 2, 1, 3, 3, 1),
 ]
-POOL_CASES = [(2, None), (3, 2), (2, 1), (3, 1), (1, 2)]  # (size, stride)
-TINY_CONV = [(2, 2, 5, 4, 3, 3, 2, 1, 1), (1, 1, 5, 5, 2, 3, 3, 2, 0), (2, 1, 4, 5, 2, 2, 2, 2, 1)]
+POOL_CASES = [(2, None), (3, 2), (2, 1), (3, 1), (1, 2)]  # (size, stride); None: stride = size
+TINY_CONV = [(2, 2, 5, 4, 3, 3, 2, 1, 1), (1, 1, 5, 5, 2, 3, 3, 2, 0), (2, 1, 4, 6, 2, 2, 2, 2, 1)]
 
 
 def conv_data(rng, case, dtype=np.float64):
@@ -72,7 +72,8 @@ def test_conv2d_gradients_match_finite_differences(backend, rng, case):
 
 @pytest.mark.parametrize("size, stride", POOL_CASES)
 def test_maxpool2d_gradient_matches_finite_differences(backend, rng, size, stride):
-    x = distinct(rng, (2, 2, 5, 7))
+    step = size if stride is None else stride
+    x = distinct(rng, (2, 2, size + 2 * step, size + 3 * step))  # windows tile x exactly
     assert check_layer(MaxPool2D(size, stride), x, backend=backend)["x"] < 1e-7
 
 
@@ -92,12 +93,12 @@ def test_reference_pair_gradient_of_the_weights_directly(rng):
 
 
 def test_conv2d_is_cross_correlation_with_the_output_size_formula():
-    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    x = np.arange(25.0).reshape(1, 1, 5, 5)
     Wt = np.zeros((1, 1, 3, 3))
     Wt[0, 0, 0, 0] = 1.0  # picks the top-left entry of each window (a flip would pick bottom-right)
     out, _ = F.conv2d_forward(x, Wt, np.array([0.5]), stride=2, padding=1)
-    assert out.shape == (1, 1, (4 + 2 - 3) // 2 + 1, 2)
-    np.testing.assert_array_equal(out[0, 0], [[0.5, 0.5], [0.5, 5.5]])
+    assert out.shape == (1, 1, (5 + 2 - 3) // 2 + 1, 3)
+    np.testing.assert_array_equal(out[0, 0], [[0.5, 0.5, 0.5], [0.5, 6.5, 8.5], [0.5, 16.5, 18.5]])
 
 
 @pytest.mark.parametrize("module", ["numpy", "numba", "cuda"])
@@ -114,9 +115,17 @@ def test_maxpool_ties_send_the_gradient_to_the_first_max(module):
 
 
 # ---------------------------------------------------------------- kernels vs the reference
+def tiled(kernel, stride, padding, n_out):
+    """An input size whose windows tile the padded input exactly: n_out outputs (at least 1 pixel)."""
+    while (n_out - 1) * stride + kernel - 2 * padding < 1:
+        n_out += 1
+    return (n_out - 1) * stride + kernel - 2 * padding
+
+
 def random_conv_case(rng):
     KH, KW, stride, padding = *rng.integers(1, 5, size=2), int(rng.integers(1, 4)), int(rng.integers(0, 3))
-    H, W = KH + int(rng.integers(0, 6)), KW + int(rng.integers(0, 6))
+    H = tiled(int(KH), stride, padding, int(rng.integers(1, 5)))
+    W = tiled(int(KW), stride, padding, int(rng.integers(1, 5)))
     return (int(rng.integers(1, 5)), int(rng.integers(1, 4)), H, W, int(rng.integers(1, 5)),
             int(KH), int(KW), stride, padding)
 
@@ -134,8 +143,8 @@ def test_numba_conv_matches_reference_on_random_shapes(rng, dtype, tol):
 def test_numba_maxpool_matches_reference_on_random_shapes(rng, dtype, tol):
     for _ in range(12):
         size, stride = int(rng.integers(1, 4)), int(rng.integers(1, 4))
-        shape = (int(rng.integers(1, 4)), int(rng.integers(1, 4)), size + int(rng.integers(0, 6)),
-                 size + int(rng.integers(0, 6)))
+        shape = (int(rng.integers(1, 4)), int(rng.integers(1, 4)),
+                 size + stride * int(rng.integers(0, 3)), size + stride * int(rng.integers(0, 3)))
         x = rng.standard_normal(shape).astype(dtype)
         for ref, got in zip(run_pool(F, x, size, stride), run_pool(numba_conv, x, size, stride)):
             assert got.dtype == dtype  # overlapping windows add dout in another order: tol
@@ -155,7 +164,8 @@ def test_cuda_conv_matches_reference(rng, case):
 def test_cuda_maxpool_matches_reference(rng, size, stride):
     from nnlib.backends import cuda_conv
 
-    x = rng.standard_normal((2, 2, 5, 4))
+    step = size if stride is None else stride
+    x = rng.standard_normal((2, 2, size + 2 * step, size + step))
     for ref, got in zip(run_pool(F, x, size, stride), run_pool(cuda_conv, x, size, stride)):
         np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
 
@@ -226,7 +236,7 @@ def test_save_and_from_file_round_trip(tmp_path, rng):
     layers = [Conv2D(2, 3, (3, 2), stride=2, padding=1, init="xavier"), ReLU(), MaxPool2D(2, 1),
               Flatten(), Dense(3 * 2 * 3, 4)]
     model = Sequential(layers, backend="numba", seed=2)
-    X = rng.standard_normal((5, 2, 6, 7))
+    X = rng.standard_normal((5, 2, 5, 6))
     model.fit(X, rng.integers(0, 4, size=5), epochs=1, verbose=False)
     path = model.save(tmp_path / "cnn")
     spec = json.loads(str(np.load(path)["__spec__"]))
@@ -260,6 +270,21 @@ def test_he_and_xavier_initialisation_scales():
     assert not he.b.any() and he.W.shape == (64, 16, 3, 3)
 
 
+# ---------------------------------------------------------------- the issue's signatures
+@pytest.mark.parametrize("module", ["nnlib.functional.conv", "nnlib.backends.numba_conv",
+                                    "nnlib.backends.cuda_conv"])
+def test_the_functional_pairs_have_the_signatures_of_issue_15(module):
+    import importlib
+    import inspect
+
+    mod = importlib.import_module(module)
+    assert str(inspect.signature(mod.conv2d_forward)) == "(x, W, b, stride=1, padding=0)"
+    assert str(inspect.signature(mod.conv2d_backward)) == "(dout, cache)"
+    assert str(inspect.signature(mod.maxpool2d_forward)) == "(x, size=2, stride=2)"
+    assert str(inspect.signature(mod.maxpool2d_backward)) == "(dout, cache)"
+    assert str(inspect.signature(MaxPool2D)) == "(size=2, stride=2)"
+
+
 # ---------------------------------------------------------------- clear errors
 def test_sequential_shape_errors_are_clear(clear_error):
     X = np.zeros((2, 1, 8, 8))
@@ -269,8 +294,10 @@ def test_sequential_shape_errors_are_clear(clear_error):
     clear_error(lambda: fit([Conv2D(3, 2, 3), Flatten(), Dense(72, 3)]), "3 input channel",
                 "Conv2D(1, 2")
     clear_error(lambda: fit([Conv2D(1, 2, 9), Flatten(), Dense(2, 3)]), "9x9", "padding")
-    clear_error(lambda: fit([Conv2D(1, 2, 3), MaxPool2D(4), MaxPool2D(2), Flatten(), Dense(2, 3)]),
-                "2x2 window", "1x1")
+    clear_error(lambda: fit([Conv2D(1, 2, 3, padding=1), MaxPool2D(4, 4), MaxPool2D(2),
+                             MaxPool2D(2), Flatten(), Dense(2, 3)]), "2x2 window", "1x1")
+    clear_error(lambda: fit([Conv2D(1, 2, 3), MaxPool2D(3), Flatten(), Dense(2, 3)]),
+                "does not tile", "(6 + 0 - 3) / 2 + 1 = 2.5")
     clear_error(lambda: fit([Conv2D(1, 2, 3), Flatten(), Dense(7, 3)]), "Dense(72, 3)")
     clear_error(lambda: fit([Conv2D(1, 2, 3), Flatten(), Dense(72, 3)], X.reshape(2, 64)),
                 "(C, H, W)", "reshape(-1, 1, 8, 8)")
@@ -291,6 +318,12 @@ def test_layer_and_reference_errors_are_clear(clear_error, rng):
     clear_error(lambda: F.maxpool2d_forward(np.zeros((4, 16)), 2), "4-D", "reshape")
     clear_error(lambda: F.conv2d_forward(np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 3, 3)),
                                          np.zeros(1), stride=0), "stride", ">= 1")
+    clear_error(lambda: F.conv2d_forward(np.zeros((1, 1, 8, 8)), np.zeros((1, 1, 3, 3)),
+                                         np.zeros(1), stride=2), "(8 + 0 - 3) / 2 + 1 = 3.5",
+                "not a whole number", "padding")
+    clear_error(lambda: F.maxpool2d_forward(np.zeros((1, 1, 5, 4))), "size=2", "along H",
+                "(5 + 0 - 2) / 2 + 1 = 2.5")
+    clear_error(lambda: MaxPool2D(2).forward(np.zeros((1, 1, 4, 7))), "along W", "3.5")
     clear_error(lambda: Conv2D(1, 2, (3, 0)), "kernel_size[1]")
     clear_error(lambda: Conv2D(1, 2, 3, init="zeros"), "init", "'he'")
     layer = Conv2D(1, 2, 3)
@@ -305,3 +338,39 @@ def test_importing_the_layers_and_numba_kernels_does_not_import_numba_cuda():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+# ---------------------------------------------------------------- the numba trainer of conv stacks
+def test_numba_conv_stacks_train_with_blas_on_one_thread_and_restore_it(monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    from nnlib.backends import layerwise
+    from nnlib.backends.numba_conv_trainer import NumbaConvTrainer
+
+    def blas_threads():
+        return sorted({lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"})
+
+    before = blas_threads()
+    seen = []
+    original = layerwise.forward
+    monkeypatch.setattr(layerwise, "forward", lambda *a, **k: (seen.append(blas_threads()), original(*a, **k))[1])
+    X, y = tiny_data()
+    model = Sequential(tiny_cnn(), backend="numba", seed=5)
+    model.fit(X, y, epochs=1, batch_size=4, verbose=False)
+    model.predict_proba(X)
+    assert isinstance(model._trainer, NumbaConvTrainer)
+    assert seen and all(threads == [1] for threads in seen)  # every forward, in fit and predict
+    assert blas_threads() == before  # the user's setting is back
+    assert NumbaConvTrainer.build([Dense(4, 2)]) is None
+    assert not isinstance(Sequential(tiny_cnn(), backend="numpy")._trainer, NumbaConvTrainer)
+
+
+def test_the_digits_come_as_nchw_images_too():
+    from nnlib.data import load_digit_images
+
+    images, y = load_digit_images()
+    X, y_flat = load_digits()
+    assert images.shape == (1797, 1, 8, 8) and images.dtype == np.float64
+    np.testing.assert_array_equal(images.reshape(1797, 64), X)  # row by row, as the flat pixels
+    np.testing.assert_array_equal(y, y_flat)
+    assert Conv2D(1, 2, 3).output_shape(images.shape[1:]) == (2, 6, 6)  # a conv layer takes them as they are

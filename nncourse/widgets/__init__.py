@@ -12,15 +12,17 @@ Chapter 2: :class:`CompositionExplorer`, :class:`SlowdownExplorer`.
 Chapter 3: :class:`HiddenUnitsExplorer`.
 Chapter 4: :class:`LearningRateExplorer`.
 Chapter 6: :class:`DepthExplorer`.
+Chapter 8: :class:`FilterExplorer`.
 Chapter 10: :class:`GANExplorer`.
 """
 from nncourse.widgets.composition import CompositionExplorer
 from nncourse.widgets.depth import DepthExplorer
+from nncourse.widgets.filters import FilterExplorer
 from nncourse.widgets.gan import GANExplorer
 from nncourse.widgets.hidden_units import HiddenUnitsExplorer
 from nncourse.widgets.learning_rate import LearningRateExplorer
 from nncourse.widgets.perceptron import PerceptronExplorer, PerceptronStepper
 from nncourse.widgets.slowdown import SlowdownExplorer
 
-__all__ = ["CompositionExplorer", "DepthExplorer", "GANExplorer", "HiddenUnitsExplorer", "LearningRateExplorer",
-           "PerceptronExplorer", "PerceptronStepper", "SlowdownExplorer"]
+__all__ = ["CompositionExplorer", "DepthExplorer", "FilterExplorer", "GANExplorer", "HiddenUnitsExplorer",
+           "LearningRateExplorer", "PerceptronExplorer", "PerceptronStepper", "SlowdownExplorer"]

@@ -87,6 +87,9 @@ def trainer_for(backend, layers):
         from nnlib.backends.numba_fused import NumbaFusedMLP
         from nnlib.backends.numba_fused_norm import NumbaFusedNormMLP
         fused = NumbaFusedMLP.build(layers) or NumbaFusedNormMLP.build(layers)
+        if fused is None:  # conv stacks: layer by layer with single-threaded BLAS (notebook 08)
+            from nnlib.backends.numba_conv_trainer import NumbaConvTrainer
+            fused = NumbaConvTrainer.build(layers)
     elif backend == "cuda":
         from nnlib.backends.cuda_fused import CudaFusedMLP
         fused = CudaFusedMLP.build(layers)

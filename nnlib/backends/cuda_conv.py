@@ -41,7 +41,7 @@ def conv2d_backward(dout, cache):
     return dx.copy_to_host(), dW.copy_to_host(), db.copy_to_host()
 
 
-def maxpool2d_forward(x, size=2, stride=None):
+def maxpool2d_forward(x, size=2, stride=2):
     """Max of each size x size window, on the device. (N, C, H, W) -> (N, C, H_out, W_out)."""
     stride = size if stride is None else stride
     x = np.ascontiguousarray(x)

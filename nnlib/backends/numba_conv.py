@@ -42,7 +42,7 @@ def conv2d_backward(dout, cache):
     return dx, dW, db
 
 
-def maxpool2d_forward(x, size=2, stride=None):
+def maxpool2d_forward(x, size=2, stride=2):
     """Max of each size x size window by ``conv_cpu.maxpool2d_forward``. (N, C, H, W) -> (N, C, H_out, W_out)."""
     stride = size if stride is None else stride
     x = np.ascontiguousarray(x)

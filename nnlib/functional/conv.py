@@ -13,8 +13,10 @@ KH = KW = size):
 
     H_out = (H + 2*padding - KH) // stride + 1      (likewise W_out)
 
-The // floors, as in PyTorch: when the windows do not tile the padded input
-exactly, the last rows/columns that no window reaches are ignored.
+The division must be exact: when the windows do not tile the padded input
+(H + 2*padding - KH not a multiple of stride) the functions raise a
+ValueError naming the shapes and the formula, rather than silently ignore
+the last rows/columns as PyTorch's floor does (pad or crop the input instead).
 
 The code loops over the KH*KW kernel offsets (i, j), not over pixels: for
 one offset every output position reads a strided slice of x_pad, and the sum
@@ -40,10 +42,11 @@ def check_int(value, name, minimum):
 
 
 def output_size(H, W, KH, KW, stride, padding, what="the kernel"):
-    """(H_out, W_out) = ((H + 2*padding - KH) // stride + 1, same for W).
+    """(H_out, W_out) = ((H + 2*padding - KH) / stride + 1, same for W).
 
-    Raises a ValueError naming the shapes when the window does not fit the
-    padded input (H + 2*padding < KH).
+    Raises a ValueError naming the shapes and the formula when the window does
+    not fit the padded input (H + 2*padding < KH) or when the windows do not
+    tile it (H + 2*padding - KH not a multiple of stride: a non-integer size).
     """
     if H + 2 * padding < KH or W + 2 * padding < KW:
         raise ValueError(
@@ -52,6 +55,15 @@ def output_size(H, W, KH, KW, stride, padding, what="the kernel"):
             f"H_out = (H + 2*padding - KH) // stride + 1 < 1. Use a smaller kernel, more "
             f"padding, or fewer pooling layers before it."
         )
+    for axis, size, kernel in (("H", H, KH), ("W", W, KW)):
+        span = size + 2 * padding - kernel
+        if span % stride:
+            raise ValueError(
+                f"{what} ({KH}x{KW}, stride={stride}, padding={padding}) does not tile the "
+                f"{H}x{W} input along {axis}: {axis}_out = ({axis} + 2*padding - K) / stride + 1 "
+                f"= ({size} + {2 * padding} - {kernel}) / {stride} + 1 = {span / stride + 1:g} "
+                f"is not a whole number. Change the padding or the stride, or crop the input."
+            )
     return (H + 2 * padding - KH) // stride + 1, (W + 2 * padding - KW) // stride + 1
 
 
@@ -160,11 +172,11 @@ def conv2d_backward(dout, cache):
 # --------------------------------------------------------------------------
 # Max pooling -- notebook 08
 # --------------------------------------------------------------------------
-def maxpool2d_forward(x, size=2, stride=None):
+def maxpool2d_forward(x, size=2, stride=2):
     """out[n, c, oh, ow] = max of the size x size window at (oh*stride, ow*stride).
 
-    x: (N, C, H, W) -> out: (N, C, H_out, W_out), H_out = (H - size) // stride + 1.
-    stride None means stride = size (windows side by side, as in PyTorch).
+    x: (N, C, H, W) -> out: (N, C, H_out, W_out), H_out = (H - size) / stride + 1
+    (a whole number, or a ValueError). stride None means stride = size.
     The cache keeps, for each output, which of the size*size window entries
     (row by row) was the max: on ties the first one (np.argmax's rule).
     """

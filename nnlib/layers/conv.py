@@ -3,14 +3,15 @@
 Each wraps a pair of ``nnlib.functional.conv``; images are NCHW (N, C, H, W)
 and conv weights (F, C, KH, KW), as in PyTorch. One sample's shape is
 (C, H, W); ``output_shape`` maps it through the layer with
-H_out = (H + 2*padding - KH) // stride + 1 (pooling: padding 0, KH = size).
+H_out = (H + 2*padding - KH) / stride + 1 (pooling: padding 0, KH = size),
+a whole number or a ValueError naming the shapes.
 """
 import numbers
 
 import numpy as np
 
 from nnlib._validate import as_float_array, check_choice, check_positive_int
-from nnlib.functional.conv import check_images, check_int
+from nnlib.functional.conv import check_images, check_int, output_size
 from nnlib.layers.base import Layer, Param
 from nnlib.layers.registry import register
 
@@ -136,7 +137,7 @@ class Conv2D(Layer):
                 f"maps (padded: {H + 2 * p}x{W + 2 * p}), so H_out = (H + 2*padding - KH) "
                 f"// stride + 1 < 1. Use a smaller kernel, more padding, or less pooling before it."
             )
-        return (F, (H + 2 * p - KH) // self.stride + 1, (W + 2 * p - KW) // self.stride + 1)
+        return (F, *output_size(H, W, KH, KW, self.stride, p))
 
     def config(self):
         return {"in_channels": self.in_channels, "out_channels": self.out_channels,
@@ -148,14 +149,15 @@ class MaxPool2D(Layer):
     """Max pooling: each size x size window (moved by stride) -> its largest entry.
 
     Shapes: x (N, C, H, W) -> out (N, C, H_out, W_out), H_out = (H - size) // stride + 1.
-    ``stride`` defaults to ``size`` (windows side by side, as PyTorch). In the
+    ``stride`` defaults to 2 (with the default size 2: windows side by side);
+    None means stride = size, as PyTorch's default. In the
     backward the gradient goes to each window's max (the first one, on ties).
     """
 
     op = "maxpool2d"
     kernels = KERNELS
 
-    def __init__(self, size=2, stride=None):
+    def __init__(self, size=2, stride=2):
         self.size = check_int(size, "size", 1)
         self.stride = self.size if stride is None else check_int(stride, "stride", 1)
 
@@ -175,7 +177,8 @@ class MaxPool2D(Layer):
                 f"gets {H}x{W} maps (shape {(C, H, W)} per sample). Use a smaller size, "
                 f"padding in the Conv2D before it, or fewer pooling layers."
             )
-        return (C, (H - self.size) // self.stride + 1, (W - self.size) // self.stride + 1)
+        return (C, *output_size(H, W, self.size, self.size, self.stride, 0,
+                                what=f"the pooling window (size={self.size})"))
 
     def config(self):
         return {"size": self.size, "stride": self.stride}

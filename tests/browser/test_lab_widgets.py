@@ -33,9 +33,14 @@ COURSE_SLIDERS = [
     ("04_backprop.ipynb", "lr", "End", (Changes("text", "training accuracy"), PLOT)),
     # DepthExplorer, deep sigmoid, 8 -> 1 hidden layers: layer 1's gradient is no longer vanishing.
     ("06_deep.ipynb", "hidden layers", "Home", (Changes("text", "gradient norm"), PLOT)),
+    # FilterExplorer on a 0, vertical edge: the centre weight w11 0 -> 5 adds 5 x the digit to the map.
+    ("08_convolution.ipynb", "w11", "End", (Changes("text", "feature map"), PLOT)),
     # GANExplorer, the digit generator's noise point, direction 1 0 -> 3: the status text and the digit change.
     ("10_gans.ipynb", "direction 1", "End", (Changes("text", "noise point"), PLOT)),
 ]
+# Seconds Run All may take, for notebooks that train for longer than the default 120 s allow
+# on a loaded machine (08 trains four CNNs: about a minute on 2 quiet cores).
+RUN_ALL_TIMEOUT = {"notebooks/08_convolution.ipynb": 400}
 
 TOY_NOTEBOOK = """\
 import ipywidgets as widgets
@@ -106,7 +111,7 @@ def drive_slider(lab_page, relpath, description, key, watched, shots):
     """Run ``relpath``, press ``key`` on slider ``description``; every
     ``Changes`` in ``watched`` must change. Returns (before, after) snapshots."""
     lab_page.open(relpath)
-    lab_page.run_all()
+    lab_page.run_all(RUN_ALL_TIMEOUT.get(relpath, 120))
     assert_clean(lab_page)
     slider = lab_page.slider(description)
     before = lab_page.watch(description, watched)
