@@ -71,8 +71,10 @@ def expect_sgd(kernel, p, g, lr, blocks, threads):
                         f"i + stride, i + 2 stride, ... with stride = cuda.gridDim.x * cuda.blockDim.x "
                         f"(cuda.gridsize(1)).")
             raise CheckFailed(f"{setup} p[{i}] was not updated.{hint}")
-        steps = (p[i] - after[i]) / (lr * g[i]) if g[i] != 0 else np.nan
-        if np.isclose(steps, -1.0):
+        steps = (p[i] - after[i]) / (lr * g[i]) if g[i] != 0 and np.isfinite(after[i]) else np.nan
+        if not np.isfinite(steps):
+            hint = ""
+        elif np.isclose(steps, -1.0):
             hint = " It moved up the gradient: the step is p -= lr * g."
         elif np.isclose(steps, round(steps)) and steps > 1:
             hint = (f" It was updated {int(round(steps))} times: the stride must be the whole grid, "
