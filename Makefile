@@ -24,12 +24,13 @@ KERNEL_HASH := $(shell { cat nnlib/kernels/*.py | cksum | cut -d' ' -f1; } 2>/de
 export NUMBA_CACHE_DIR := $(CURDIR)/build/numba-cache/$(KERNEL_HASH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install lab test bench release clean system-deps workshop workshop-deps workshop-proxy workshop-grade workshop-loadtest
+.PHONY: help install lab test bench speedups-notebook release clean system-deps workshop workshop-deps workshop-proxy workshop-grade workshop-loadtest
 
 help:
 	@echo "make lab     - set up .venv and open JupyterLab on the course (LAB_ARGS=--no-browser for headless)"
 	@echo "make test    - set up .venv and run the whole test suite (unit tests, notebooks, exercises)"
 	@echo "make bench   - run the benchmarks (installs the CPU build of PyTorch as the peer)"
+	@echo "make speedups-notebook - re-run notebooks/07_speedups.ipynb in place (its stored timings; run on a quiet machine)"
 	@echo "make release - regenerate exercises/ from solutions/"
 	@echo "make system-deps - install Debian's chromium (browser tests) and bubblewrap (grader sandbox) as root; no-op when present"
 	@echo "make workshop - serve the course to a room on JupyterHub at 127.0.0.1 (see README: Running a workshop)"
@@ -84,6 +85,13 @@ $(BENCH_STAMP): $(STAMP)
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks.gpu  # prints SKIPPED and measures nothing without an NVIDIA GPU
+
+# The speedups lecture's stored timings: executed in place with one BLAS / OpenMP
+# thread (the notebook also fixes it with threadpoolctl). Run it when nothing else
+# runs on the machine; the notebook prints the machine and its load average.
+speedups-notebook: $(STAMP)
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m jupyter nbconvert \
+	  --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 notebooks/07_speedups.ipynb
 
 release: $(STAMP)
 	$(BIN)/python -m nncourse.release release

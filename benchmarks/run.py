@@ -1,6 +1,8 @@
 """Run the benchmark: check every case's answers, time the peers, collect the results."""
 import functools
 
+from benchmarks.accuracy import TARGET as ACCURACY_TARGET
+from benchmarks.accuracy import time_to_accuracy
 from benchmarks.check import check_answers
 from benchmarks.machine import environment
 from benchmarks.peers import (
@@ -28,12 +30,13 @@ def run_case(case, peer_names, rates, min_block_s=0.5):
         "samples_s": samples,
         "blas_bound_s": flops / rates[case.dtype],
         "blas_at_batch_shapes_s": per_batch_gemm_s * case.n_rows / case.batch_size,
-        "ratios": _ratios(timings),
+        "blas_target": case.blas_target,
+        "ratios": _ratios(timings, per_batch_gemm_s * case.n_rows / case.batch_size),
     }
 
 
-def _ratios(timings):
-    """torch/numba and numpy/numba of the median times (None when a peer is missing)."""
+def _ratios(timings, blas_at_shapes_s):
+    """torch/numba, numpy/numba and numba/BLAS-at-shapes of the median times (None when a peer is missing)."""
     numba = timings[NNLIB_NUMBA]["median_s"] if NNLIB_NUMBA in timings else None
 
     def over_numba(name):
@@ -41,11 +44,12 @@ def _ratios(timings):
             return None
         return timings[name]["median_s"] / numba
 
-    return {"torch/numba": over_numba(TORCH), "numpy/numba": over_numba(NNLIB_NUMPY)}
+    return {"torch/numba": over_numba(TORCH), "numpy/numba": over_numba(NNLIB_NUMPY),
+            "numba/blas_at_shapes": None if numba is None else numba / blas_at_shapes_s}
 
 
 def run(cases, peer_names=None, startup=True, startup_dtypes=("float32", "float64"),
-        min_block_s=0.5, log=print):
+        min_block_s=0.5, log=print, accuracy_repeats=0):
     """Results of every case (+ start-up costs); raises CheckFailed on a wrong answer.
 
     min_block_s: each timing sample is the mean epoch time of a block of
@@ -59,6 +63,9 @@ def run(cases, peer_names=None, startup=True, startup_dtypes=("float32", "float6
     for case in cases:
         log(f"{case.title}: checking answers, then timing {case.repeats} rounds ...")
         results["cases"][case.name] = run_case(case, peer_names, rates, min_block_s)
+    if accuracy_repeats:
+        log(f"time to {ACCURACY_TARGET:.0%} validation accuracy (chapter 5's network), {accuracy_repeats} runs each ...")
+        results["time_to_accuracy"] = time_to_accuracy(TORCH in peer_names, repeats=accuracy_repeats)
     if startup:
         log("start-up: import nnlib and the first fit, in fresh processes ...")
         results["startup"] = measure_startup(startup_dtypes)

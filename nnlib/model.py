@@ -216,7 +216,9 @@ class Sequential:
         self._trainer.start_fit(X, y_int, y_float)
         rng = np.random.default_rng(self.seed)
         history = History()
-        for _ in tqdm(range(epochs), desc="epochs", disable=not verbose):
+        # A disabled tqdm still costs tens of microseconds to set up: a tenth of a
+        # digits epoch, so fit(epochs=1) in a loop builds a bar only when it shows one.
+        for _ in (tqdm(range(epochs), desc="epochs") if verbose else range(epochs)):
             order = rng.permutation(X.shape[0]) if shuffle else np.arange(X.shape[0])
             self.train()
             try:

@@ -40,6 +40,8 @@ def test_every_peer_is_checked_and_timed(tiny_results):
         assert case["blas_bound_s"] > 0 and case["blas_at_batch_shapes_s"] > 0
         expected = case["timings"][NNLIB_NUMPY]["median_s"] / case["timings"][NNLIB_NUMBA]["median_s"]
         assert case["ratios"]["numpy/numba"] == pytest.approx(expected)
+        to_bound = case["timings"][NNLIB_NUMBA]["median_s"] / case["blas_at_batch_shapes_s"]
+        assert case["ratios"]["numba/blas_at_shapes"] == pytest.approx(to_bound)
         assert (case["ratios"]["torch/numba"] is None) == (TORCH not in peers)
 
 
@@ -107,9 +109,27 @@ def test_check_refuses_nonsense_loss():
 def test_command_line_writes_json(tmp_path, capsys):
     out = tmp_path / "results.json"
     status = cli.main(["--cases", "digits", "--repeats", "2", "--no-startup", "--no-torch",
-                       "--out", str(out)])
+                       "--accuracy-repeats", "0", "--out", str(out)])
     assert status == 0
     data = json.loads(out.read_text())
     assert list(data["cases"]) == ["digits"]
     assert data["peers"] == [NNLIB_NUMBA, NNLIB_NUMPY]
     assert "nnlib numba" in capsys.readouterr().out
+
+
+def test_the_targets_are_printed_with_their_ratios(tiny_results):
+    text = render(tiny_results)
+    assert "numba/BLAS@shapes" in text
+    assert "target (b) MNIST-size random 300x784: numba/BLAS@shapes = " in text
+
+
+def test_time_to_accuracy_trains_chapter_5s_network_until_the_target():
+    from benchmarks.accuracy import time_to_accuracy
+    from benchmarks.report import accuracy_lines
+
+    result = time_to_accuracy(with_torch=False, repeats=1, target=0.5)
+    assert result["nnlib"]["reached"] and result["nnlib"]["epochs"] >= 1
+    assert result["nnlib"]["median_s"] > 0 and result["torch"] is None
+    assert "time to 50% validation accuracy" in accuracy_lines(result)[0]
+    never = time_to_accuracy(with_torch=False, repeats=1, target=1.01)  # cannot be reached
+    assert not never["nnlib"]["reached"] and "NOT REACHED" in accuracy_lines(never)[0]

@@ -22,58 +22,67 @@ def stub(*args):
 
 
 # ------------------------------------------------------------------ 7.1
-def relu_right():
+def sgd_right():
     @cuda.jit
-    def relu_kernel(z, a):
-        i = cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x
-        if i < z.size:
-            a[i] = max(z[i], 0.0)
-    return relu_kernel
+    def sgd_step(p, g, lr):
+        for i in range(cuda.grid(1), p.size, cuda.gridsize(1)):
+            p[i] -= lr * g[i]
+    return sgd_step
 
 
-def relu_thread_index_only():
+def sgd_one_thread_per_element():  # the lecture's pattern: no loop
     @cuda.jit
-    def relu_kernel(z, a):
-        i = cuda.threadIdx.x  # forgets the block offset
-        if i < z.size:
-            a[i] = max(z[i], 0.0)
-    return relu_kernel
-
-
-def relu_no_guard():
-    @cuda.jit
-    def relu_kernel(z, a):
+    def sgd_step(p, g, lr):
         i = cuda.grid(1)
-        a[i] = max(z[i], 0.0)
-    return relu_kernel
+        if i < p.size:
+            p[i] -= lr * g[i]
+    return sgd_step
 
 
-def relu_wrong_maths():
+def sgd_block_stride():  # strides by one block: blocks overlap
     @cuda.jit
-    def relu_kernel(z, a):
+    def sgd_step(p, g, lr):
+        for i in range(cuda.grid(1), p.size, cuda.blockDim.x):
+            p[i] -= lr * g[i]
+    return sgd_step
+
+
+def sgd_wrong_sign():
+    @cuda.jit
+    def sgd_step(p, g, lr):
+        for i in range(cuda.grid(1), p.size, cuda.gridsize(1)):
+            p[i] += lr * g[i]
+    return sgd_step
+
+
+def sgd_no_bound():
+    @cuda.jit
+    def sgd_step(p, g, lr):
         i = cuda.grid(1)
-        if i < z.size:
-            a[i] = abs(z[i])
-    return relu_kernel
+        while i < p.size + 8:  # runs past the end
+            p[i] -= lr * g[i]
+            i += cuda.gridsize(1)
+    return sgd_step
 
 
-def test_relu_check_passes_the_solution(capsys):
-    check("7.1", relu_right)  # raises CheckFailed on a wrong answer
+def test_sgd_check_passes_the_solution(capsys):
+    check("7.1", sgd_right)  # raises CheckFailed on a wrong answer
 
 
 @pytest.mark.parametrize("wrong,message", [
-    (relu_thread_index_only, r"a\[32\] was never written.*blockIdx.x \* cuda.blockDim.x"),
-    (relu_no_guard, r"if i < z.size"),
-    (relu_wrong_maths, r"a\[\d+\] should be max\(z\[\d+\], 0\) = 0, yours is"),
+    (sgd_one_thread_per_element, r"p\[32\] was not updated\. The grid has only 32 threads.*gridsize\(1\)"),
+    (sgd_block_stride, r"p\[16\] should be .* updated 2 times: the stride must be the whole grid"),
+    (sgd_wrong_sign, r"p\[0\] should be p - lr \* g = .* moved up the gradient"),
+    (sgd_no_bound, r"(wrote past the end of p|loop only while i < p.size)"),
     (lambda: None, "returned None"),
-    (lambda: (lambda z, a: None), "expected a @cuda.jit kernel"),
+    (lambda: (lambda p, g, lr: None), "expected a @cuda.jit kernel"),
 ])
-def test_relu_check_rejects_wrong_kernels(wrong, message):
+def test_sgd_check_rejects_wrong_kernels(wrong, message):
     with pytest.raises(CheckFailed, match=message):
         check("7.1", wrong)
 
 
-def test_relu_check_lets_the_stub_error_through():
+def test_sgd_check_lets_the_stub_error_through():
     with pytest.raises(NotImplementedError, match="Exercise 6.x"):
         check("7.1", stub)
 

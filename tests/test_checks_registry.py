@@ -16,7 +16,7 @@ each wrong answer wraps it and spoils what it returns:
 
 A function that returns nothing and updates its arguments in place has those
 updates spoiled instead; a CUDA kernel (a builder that returns one) has the
-output array it writes (its last argument) spoiled after each launch. The
+device arrays it writes (those a launch changed) spoiled after each launch. The
 check must reject each with ``CheckFailed`` whose message names the problem:
 "nan" or "inf", the shape, or the expected value.
 
@@ -208,7 +208,7 @@ def _spoil_in_place(now, before, kind):
 
 
 class SpoiledKernel:
-    """A CUDA kernel whose output (its last argument) is spoiled after every launch."""
+    """A CUDA kernel whose outputs (the device arrays a launch changed) are spoiled after every launch."""
 
     def __init__(self, kernel, kind):
         self.kernel, self.kind = kernel, kind
@@ -218,9 +218,13 @@ class SpoiledKernel:
         launch = self.kernel[launch_config]
 
         def run(*args):
+            arrays = [a for a in args if hasattr(a, "copy_to_host")]
+            before = [a.copy_to_host() for a in arrays]
             launch(*args)
-            out = args[-1]
-            out.copy_to_device(spoil_array(out.copy_to_host(), self.kind))
+            for out, old in zip(arrays, before):  # an output written in place (e.g. sgd_step's p) too
+                now = out.copy_to_host()
+                if not np.array_equal(now, old, equal_nan=True):
+                    out.copy_to_device(spoil_array(now, self.kind))
         return run
 
 

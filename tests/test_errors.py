@@ -199,3 +199,16 @@ def test_a_diverging_fit_stops_with_advice(backend):
     big_y = np.full(6, 1e200)
     with pytest.raises(FloatingPointError, match="Lower the learning rate|lower the learning rate"):
         model.fit(X * 1e100, big_y, epochs=5, loss="mse", optimizer=SGD(10.0), verbose=False)
+
+
+def test_finite_data_whose_sum_overflows_is_accepted_and_inf_minus_inf_is_refused():
+    """check_finite first tests the sum (one pass): an overflowing sum must not refuse finite data."""
+    import warnings
+
+    from nnlib._validate import check_finite
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow / invalid warning reaches the user
+        check_finite(np.full((4, 4), 3e38, dtype=np.float32), "X")
+        with pytest.raises(ValueError, match=r"X contains 2 NaN or infinite value\(s\) \(first at index \(1,\)\)"):
+            check_finite(np.array([1.0, np.inf, -np.inf]), "X")

@@ -89,9 +89,7 @@ SHINGLE = 4
 CANDIDATES = 32  # windows per reference scored with difflib
 
 # (solution notebook, exercise) -> reason; each entry must fail today (strict xfail).
-KNOWN_COPIES = {
-    ("07_speedups.ipynb", "Exercise 7.2"): "issue 12: matmul_tiled stands in lecture 07 cell 18 (0.82)",
-}
+KNOWN_COPIES = {}
 
 _KEEP = set(dir(builtins)) | {"self"}
 

@@ -1,8 +1,9 @@
 """Checks for chapter 7, speedups (``solutions/07_speedups.ipynb``).
 
-7.1 ``build_relu_kernel() -> kernel``: a numba.cuda kernel ``relu_kernel(z, a)``
-    with a[i] = max(z[i], 0), one thread per element, launched as
-    ``relu_kernel[blocks, threads](z, a)`` with blocks * threads >= len(z).
+7.1 ``build_sgd_step() -> kernel``: a numba.cuda kernel ``sgd_step(p, g, lr)``
+    with p[i] -= lr * g[i] for every i, by a grid-stride loop: launched as
+    ``sgd_step[blocks, threads](p, g, lr)`` with any grid, smaller or larger
+    than p (the lecture's elementwise kernel has one thread per element).
 7.2 ``build_tiled_matmul(tile) -> kernel``: ``matmul_kernel(A, B, C)`` computing
     C = A @ B with tile x tile shared-memory tiles; launched with blocks of
     (tile, tile) threads, thread (ty, tx) of block (by, bx) owning
@@ -32,48 +33,57 @@ SENTINEL = -12345.0  # fills memory a kernel must not touch, or has not written 
 
 
 # ------------------------------------------------------------------ 7.1
-def launch_relu(kernel, z, threads):
-    """Run relu_kernel on z with `threads` per block and just enough blocks.
+def launch_sgd(kernel, p, g, lr, blocks, threads):
+    """Run sgd_step[blocks, threads](p, g, lr) on copies; returns (p after, spill).
 
-    Returns (a, spill): a is the output (SENTINEL where never written, so that
-    a NaN the kernel writes shows as NaN), spill the values just past the end
-    of a, which a correct kernel leaves alone.
+    spill: the values just past the end of p, which a correct kernel leaves alone.
     """
-    n, pad = z.size, 8
-    blocks = (n + threads - 1) // threads
-    a_full = np.full(n + pad, SENTINEL)
-    d_z = cuda.to_device(np.concatenate([z, np.full(pad, 1.0)]))
-    d_a = cuda.to_device(a_full)
+    n, pad = p.size, 8
+    d_p = cuda.to_device(np.concatenate([p, np.full(pad, SENTINEL)]))
+    d_g = cuda.to_device(np.concatenate([g, np.full(pad, 1.0)]))
     try:
-        kernel[blocks, threads](d_z[:n], d_a[:n])
+        kernel[blocks, threads](d_p[:n], d_g[:n], lr)
     except NotImplementedError:
         raise
-    except Exception as exc:  # e.g. IndexError in the simulator: no bounds guard
+    except Exception as exc:  # e.g. IndexError in the simulator: no bounds test
         raise CheckFailed(
             f"launching your kernel with {blocks} blocks of {threads} threads on {n} elements "
-            f"raised {type(exc).__name__}: {exc}. The last block has threads past the end: "
-            f"guard the write with `if i < z.size:`.") from None
-    out = d_a.copy_to_host()
+            f"raised {type(exc).__name__}: {exc}. A thread whose index is past the end must do "
+            f"nothing: loop only while i < p.size.") from None
+    out = d_p.copy_to_host()
     return out[:n], out[n:]
 
 
-def expect_relu(kernel, z, threads):
-    """Fail with the first wrong element and a hint about the likely indexing slip."""
-    a, spill = launch_relu(kernel, z, threads)
-    blocks = (z.size + threads - 1) // threads
-    setup = f"with {blocks} blocks of {threads} threads on {z.size} elements"
+def expect_sgd(kernel, p, g, lr, blocks, threads):
+    """Fail on the first wrong element, naming the likely slip (no loop, wrong stride, sign)."""
+    after, spill = launch_sgd(kernel, p, g, lr, blocks, threads)
+    setup = f"with {blocks} block(s) of {threads} threads on {p.size} elements (lr={lr})"
     if not np.all(spill == SENTINEL):
-        raise CheckFailed(f"{setup} your kernel wrote past the end of a: guard with `if i < z.size:`.")
-    expected = np.maximum(z, 0.0)
-    for i in range(z.size):
-        if a[i] == SENTINEL:
-            hint = (" Every block's threads start again at threadIdx.x = 0: the global index is "
-                    "i = cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x (or cuda.grid(1))."
-                    if i >= threads else "")
-            raise CheckFailed(f"{setup} a[{i}] was never written.{hint}")
-        if a[i] != expected[i]:
-            raise CheckFailed(f"{setup} a[{i}] should be max(z[{i}], 0) = {show(expected[i])}, "
-                              f"yours is {show(a[i])}.")
+        raise CheckFailed(f"{setup} your kernel wrote past the end of p: loop only while i < p.size.")
+    expected = p - lr * g
+    for i in range(p.size):
+        if np.isclose(after[i], expected[i], rtol=1e-12, atol=1e-12):
+            continue
+        if after[i] == p[i]:
+            hint = ""
+            if i >= blocks * threads:
+                hint = (f" The grid has only {blocks * threads} threads: each thread must also take "
+                        f"i + stride, i + 2 stride, ... with stride = cuda.gridDim.x * cuda.blockDim.x "
+                        f"(cuda.gridsize(1)).")
+            raise CheckFailed(f"{setup} p[{i}] was not updated.{hint}")
+        steps = (p[i] - after[i]) / (lr * g[i]) if g[i] != 0 and np.isfinite(after[i]) else np.nan
+        if not np.isfinite(steps):
+            hint = ""
+        elif np.isclose(steps, -1.0):
+            hint = " It moved up the gradient: the step is p -= lr * g."
+        elif np.isclose(steps, round(steps)) and steps > 1:
+            hint = (f" It was updated {int(round(steps))} times: the stride must be the whole grid, "
+                    f"cuda.gridDim.x * cuda.blockDim.x (cuda.gridsize(1)), so that no two threads "
+                    f"take the same element.")
+        else:
+            hint = ""
+        raise CheckFailed(f"{setup} p[{i}] should be p - lr * g = {show(expected[i])}, "
+                          f"yours is {show(after[i])}.{hint}")
 
 
 def get_kernel(build, *args):
@@ -86,13 +96,21 @@ def get_kernel(build, *args):
     return kernel
 
 
-@exercise("7.1", "an elementwise kernel: one thread per element")
-def check_relu_kernel(build_relu_kernel):
-    kernel = get_kernel(build_relu_kernel)
-    z = np.round(rng(61).normal(size=70), 2)  # (70,): not a multiple of the block size
-    for threads in (32, 64, 128):
-        expect_relu(kernel, z, threads)
-    return "correct for 1, 2 and 3 blocks, with idle threads in the last block."
+@exercise("7.1", "a grid-stride loop: the SGD step on a fixed grid", hints=(
+    "The lecture's kernel gets one thread per element. Here the grid is fixed and may be smaller "
+    "than p: after its first element, where does a thread find the next one that no other thread "
+    "takes?",
+    "The grid has cuda.gridDim.x * cuda.blockDim.x threads (cuda.gridsize(1)). Thread i takes "
+    "elements i, i + stride, i + 2 stride, ... while they are < p.size, with stride that number.",
+    "Each element is updated exactly once: p[e] = p[e] - lr * g[e] for e = i, i + stride, ...",
+))
+def check_sgd_step(build_sgd_step):
+    kernel = get_kernel(build_sgd_step)
+    r = rng(71)
+    p, g = np.round(r.normal(size=70), 2), np.round(r.normal(size=70), 2)  # 70: no multiple of a block
+    for blocks, threads in ((1, 32), (2, 16), (3, 8), (4, 32)):  # 32 .. 128 threads for 70 elements
+        expect_sgd(kernel, p, g, 0.1, blocks, threads)
+    return "each element updated once, whether the grid is smaller or larger than p."
 
 
 # ------------------------------------------------------------------ 7.2
@@ -183,14 +201,16 @@ def barrier_problem(kernel):
     return ""
 
 
-def expect_matmul(kernel, tile, n, k, m, seed=62, advice=""):
+def expect_matmul(kernel, tile, n, k, m, seed=62, advice="", draw=None):
     """Launch the kernel on random A (n, k), B (k, m); fail on the first wrong entry of C.
 
     ``advice``: what to say when C is wrong (e.g. a barrier problem), instead
-    of the hint about partial tiles.
+    of the hint about partial tiles. ``draw``: a NumPy Generator to draw A and
+    B from (the hidden tests pass ``hidden_rng(...)``); else seeds seed, seed + 1.
     """
-    A = np.round(rng(seed).normal(size=(n, k)), 2)
-    B = np.round(rng(seed + 1).normal(size=(k, m)), 2)
+    ra, rb = (draw, draw) if draw is not None else (rng(seed), rng(seed + 1))
+    A = np.round(ra.normal(size=(n, k)), 2)
+    B = np.round(rb.normal(size=(k, m)), 2)
     grid = ((m + tile - 1) // tile, (n + tile - 1) // tile)
     d_C = cuda.to_device(np.full((n, m), SENTINEL))
     setup = f"for A {A.shape} @ B {B.shape} with tile={tile} (grid {grid}, blocks ({tile}, {tile}))"
@@ -216,7 +236,15 @@ def expect_matmul(kernel, tile, n, k, m, seed=62, advice=""):
                           f"yours is {show(C[i, j])}.{hint}")
 
 
-@exercise("7.2", "a tiled matmul with shared memory")
+@exercise("7.2", "a tiled matmul with shared memory", hints=(
+    "Start from the lecture's tiled transpose: a block stages a tile in shared memory, waits at a "
+    "barrier, then reads it. Here each block walks along k, staging one tile of A and one of B per "
+    "step, and adds their product to each thread's sum.",
+    "Thread (ty, tx) loads A[row, k0 + tx] and B[k0 + ty, col] (0 outside the matrices), then adds "
+    "sum over kk < tile of sA[ty, kk] * sB[kk, tx]. A barrier after the loads, another after the use.",
+    "Loop k0 = 0, tile, 2 tile, ... while k0 < k (the last tile may be partial); every thread runs "
+    "the loop and reaches both barriers, and only threads with row < n and col < m write C.",
+))
 def check_tiled_matmul(build_tiled_matmul):
     kernel = get_kernel(build_tiled_matmul, 4)
     barriers = barrier_problem(kernel)
@@ -255,7 +283,12 @@ def expect_speedup(speedup, before, after, n_workers):
     expect_scalar(got[1], eff, f"{what}: the efficiency (speedup / n_workers)")
 
 
-@exercise("7.3", "speedup and efficiency from timings")
+@exercise("7.3", "speedup and efficiency from timings", hints=(
+    "Noise (other programs, the garbage collector, a cold cache) only ever adds time to a run. "
+    "Which of the repeated timings is closest to what the code itself costs?",
+    "S = min(times_before) / min(times_after) (> 1 when the change made it faster), and the "
+    "efficiency E = S / n_workers.",
+))
 def check_speedup(speedup):
     expect_speedup(speedup, (2.0, 1.9, 2.4), (0.55, 0.5, 0.62), 4)
     expect_speedup(speedup, (0.9, 0.8), (1.1, 1.6), 2)  # a slow-down: speedup < 1

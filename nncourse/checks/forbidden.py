@@ -67,6 +67,10 @@ FORBIDDEN = {
     "6.5": ("nnlib.functional.norm.dropout_forward", "nnlib.functional.norm.dropout_mask_forward",
             "nnlib.layers.norm.Dropout"),
     "6.6": ("nnlib.functional.norm.dropout_backward", "nnlib.layers.norm.Dropout"),
+    # chapter 7: speedups (nnlib's own CUDA kernels)
+    "7.1": ("nnlib.kernels.cuda.sgd_kernel", "nnlib.kernels.cuda.sgd_update"),
+    "7.2": ("nnlib.kernels.cuda_matmul.tiled_kernel", "nnlib.kernels.cuda_matmul.make_blocked_kernel",
+            "nnlib.kernels.cuda_matmul.matmul"),
     # chapter 8: convolution and max pooling (nnlib.functional.conv and its kernels)
     "8.1": ("nnlib.functional.conv.output_size", "nnlib.layers.conv.Conv2D"),
     "8.2": ("nnlib.functional.conv.conv2d_forward", "nnlib.backends.numba_conv.conv2d_forward",
