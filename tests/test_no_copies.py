@@ -54,17 +54,14 @@ named copy); a region of ``LONG_TOKENS`` tokens or more fails from
 ``LONG_THRESHOLD = 0.75``: a long window averages chance matches out (the
 honest long answers of chapters 1-3 score below 0.65), and a long answer
 at 0.75 follows its source line by line. Not caught: answers that rewrite
-a lecture cell with a few changed lines (6.1, 0.72; 5.1, 0.78 over 64
-tokens): the test finds copies, a reviewer still reads the exercises.
+a lecture cell with a few changed lines (as 7.1 once did, at 0.72): the
+test finds copies, a reviewer still reads the exercises.
 
-Known copies outside chapters 1-3
----------------------------------
-Chapters 4-6 are being rewritten by others (issue 12). Their regions that
-are copies today are listed in ``KNOWN_COPIES`` with the issue reference and
-marked ``xfail(strict=True)``: the suite stays green, and when a rewrite
-removes a copy its entry's test starts to pass, fails as XPASS, and the
-entry must be deleted, so the list only shrinks. Chapters 1-3 have no
-entries and never may.
+After the rework of chapters 4-7 and the new chapters 8-10 (2026-12-01) no
+region is flagged; the highest similarity per chapter is 0.61, 0.71, 0.76,
+0.66, 0.73, 0.61, 0.71, 0.63, 0.62 (chapters 1-8 and 10) and 9's is
+printed by ``python tests/test_no_copies.py``. There is no list of known
+copies: a copy fails the suite, in every chapter.
 """
 import difflib
 import io
@@ -88,8 +85,6 @@ MIN_TOKENS = 24  # about two lines of code: shorter answers are the natural way 
 SHINGLE = 4
 CANDIDATES = 32  # windows per reference scored with difflib
 
-# (solution notebook, exercise) -> reason; each entry must fail today (strict xfail).
-KNOWN_COPIES = {}
 
 _KEEP = set(dir(builtins)) | {"self"}
 
@@ -244,9 +239,7 @@ def is_copy(similarity, n_tokens):
 def _params():
     params = []
     for notebook, label, _ in solution_regions():
-        reason = KNOWN_COPIES.get((notebook, label))
-        marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
-        params.append(pytest.param(notebook, label, id=f"{notebook}:{label}", marks=marks))
+        params.append(pytest.param(notebook, label, id=f"{notebook}:{label}"))
     return params
 
 
@@ -255,16 +248,6 @@ def test_there_are_solution_regions_and_references():
     assert solution_regions(), "solutions/ holds no solution regions"
     assert any(where.startswith("notebooks/") for where, _ in references())
     assert any(where.startswith("nnlib/") for where, _ in references())
-
-
-def test_chapters_1_to_6_have_no_known_copies():
-    assert not [key for key in KNOWN_COPIES if int(key[0][:2]) <= 6]
-
-
-def test_every_known_copy_still_exists():
-    regions = {(nb, label) for nb, label, _ in solution_regions()}
-    gone = sorted(set(KNOWN_COPIES) - regions)
-    assert not gone, f"KNOWN_COPIES names regions that no longer exist; delete them: {gone}"
 
 
 @pytest.mark.parametrize("notebook, label", _params())
