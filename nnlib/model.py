@@ -320,7 +320,10 @@ class Sequential:
         loss = loss or self.loss
         dtype = dtype or self._working_dtype
         if loss == SEQUENCE_LOSS:
-            return self._check_sequence_y(y, n, name), np.empty((0, 1), dtype)
+            # the (N, T) labels are this loss's targets: the trainers hand every loss
+            # but "cross_entropy" the second array, so both slots hold them
+            labels = self._check_sequence_y(y, n, name)
+            return labels, labels
         n_out = self.n_out
         if n_out is None:
             raise ValueError(
