@@ -112,7 +112,7 @@ def sequence_cross_entropy(logits, y, cross_entropy=softmax_cross_entropy):
 
 LOSSES = {
     "cross_entropy": softmax_cross_entropy,
-    "sequence_cross_entropy": sequence_cross_entropy,
     "mse": mse,
     "bce": binary_cross_entropy,
+    "sequence_cross_entropy": sequence_cross_entropy,  # notebook 09
 }
