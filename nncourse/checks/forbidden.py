@@ -67,6 +67,13 @@ FORBIDDEN = {
     "6.5": ("nnlib.functional.norm.dropout_forward", "nnlib.functional.norm.dropout_mask_forward",
             "nnlib.layers.norm.Dropout"),
     "6.6": ("nnlib.functional.norm.dropout_backward", "nnlib.layers.norm.Dropout"),
+    # chapter 9: recurrence
+    "9.1": ("nnlib.functional.recurrent.rnn_forward", "nnlib.functional.recurrent.rnn_backward",
+            "nnlib.layers.recurrent.RNN", "nnlib.gradcheck.numerical_gradient"),
+    "9.2": ("nnlib.optim.clip_by_global_norm", "nnlib.optim.global_norm"),
+    "9.3": ("nncourse.widgets.text_generator.generate_text", "nnlib.functional.losses.softmax"),
+    "9.4": (),
+    "9.5": ("nnlib.functional.recurrent.lstm_forward",),
 }
 
 # Exercises whose checks call the answer through ``nncourse.checks._own.call_own``,

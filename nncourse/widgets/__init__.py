@@ -12,6 +12,7 @@ Chapter 2: :class:`CompositionExplorer`, :class:`SlowdownExplorer`.
 Chapter 3: :class:`HiddenUnitsExplorer`.
 Chapter 4: :class:`LearningRateExplorer`.
 Chapter 6: :class:`DepthExplorer`.
+Chapter 9: :class:`TextGenerator`.
 """
 from nncourse.widgets.composition import CompositionExplorer
 from nncourse.widgets.depth import DepthExplorer
@@ -19,6 +20,8 @@ from nncourse.widgets.hidden_units import HiddenUnitsExplorer
 from nncourse.widgets.learning_rate import LearningRateExplorer
 from nncourse.widgets.perceptron import PerceptronExplorer, PerceptronStepper
 from nncourse.widgets.slowdown import SlowdownExplorer
+from nncourse.widgets.text_generator import TextGenerator
 
 __all__ = ["CompositionExplorer", "DepthExplorer", "HiddenUnitsExplorer", "LearningRateExplorer",
            "PerceptronExplorer", "PerceptronStepper", "SlowdownExplorer"]
+__all__ += ["TextGenerator"]  # chapter 9

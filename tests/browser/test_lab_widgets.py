@@ -33,6 +33,9 @@ COURSE_SLIDERS = [
     ("04_backprop.ipynb", "lr", "End", (Changes("text", "training accuracy"), PLOT)),
     # DepthExplorer, deep sigmoid, 8 -> 1 hidden layers: layer 1's gradient is no longer vanishing.
     ("06_deep.ipynb", "hidden layers", "Home", (Changes("text", "gradient norm"), PLOT)),
+    # TextGenerator on the trained character model, temperature 0.8 -> 2.0: new text, new status.
+    ("09_recurrence.ipynb", "temperature", "End", (Changes("text", "generated at temperature"),
+                                                    Changes("text", "The President shall"))),
 ]
 
 TOY_NOTEBOOK = """\
