@@ -21,6 +21,8 @@ def parse_args(argv):
     parser.add_argument("--no-startup", action="store_true",
                         help="skip the import / first-fit measurements")
     parser.add_argument("--out", default="build/bench/results.json", help="JSON file to write")
+    parser.add_argument("--no-recurrent", action="store_true",
+                        help="skip the recurrent case (benchmarks/recurrent.py: chapter 9's character LSTM)")
     parser.add_argument("--strict", action="store_true",
                         help="exit with status 1 when a speed target is missed")
     return parser.parse_args(argv)
@@ -51,6 +53,10 @@ def main(argv=None):
         return 2
     print()
     print(render(results))
+    if not args.no_recurrent:  # its own module: a sequence model, not the MLP cases' Case
+        from benchmarks.recurrent import run_recurrent
+        results["recurrent"] = run_recurrent(torch=not args.no_torch and torch_available(),
+                                             repeats=args.repeats or 5, log=print)
     print(f"\nwritten: {write_json(results, args.out)}")
     missed = [name for name, case in results["cases"].items()
               if case["ratios"]["torch/numba"] is not None

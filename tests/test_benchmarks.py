@@ -107,7 +107,7 @@ def test_check_refuses_nonsense_loss():
 def test_command_line_writes_json(tmp_path, capsys):
     out = tmp_path / "results.json"
     status = cli.main(["--cases", "digits", "--repeats", "2", "--no-startup", "--no-torch",
-                       "--out", str(out)])
+                       "--no-recurrent", "--out", str(out)])
     assert status == 0
     data = json.loads(out.read_text())
     assert list(data["cases"]) == ["digits"]
