@@ -144,3 +144,8 @@ def test_clip_norm_with_a_dense_stack_runs_layer_by_layer_and_matches_numpy():
         weights.append(model.parameters())
     for a, b in zip(*weights):
         np.testing.assert_allclose(a, b, rtol=1e-9)
+
+
+def test_cuda_backend_refuses_time_dense_by_name(clear_error):
+    message = clear_error(lambda: Sequential([TimeDense(3, 2)], backend="cuda"), "cuda", "TimeDense")
+    assert "backend='numba'" in message
