@@ -6,9 +6,10 @@
     through time by hand (the lecture's case: vectors, a loss at every step).
 9.2 ``clip_by_norm(grads, max_norm) -> list``: the arrays scaled together by
     max_norm / ||g|| when their global norm ||g|| exceeds max_norm.
-9.3 ``sample_with_temperature(logits, temperature, rng) -> int``: one index
-    drawn from softmax(logits / temperature) with ``rng``, stable for large
-    logits.
+9.3 ``sample_with_temperature(logits, temperature, u) -> int``: the index
+    that the uniform number u in [0, 1) draws from softmax(logits /
+    temperature) by inverting the cumulative distribution (a deterministic
+    function of u, so the grader can replay it), stable for large logits.
 9.4 ``linear_grad_norms(Wh, g_T, K) -> (K + 1,)``: ||dL/dh_{T-k}|| for
     k = 0..K in a LINEAR RNN h_t = h_{t-1} Wh + x_t Wx, dL/dh_T = g_T.
 9.5 ``gru_step(x, h_prev, Wx, Wh, b) -> h``: one GRU step (Cho et al., 2014),
@@ -119,63 +120,65 @@ def _softmax(z):
     return e / e.sum()
 
 
-def _frequencies(fn, logits, temperature, n, seed):
-    r = np.random.default_rng(seed)
+def _inverse_cdf(p, us):
+    """The index drawn for each uniform number u: the first i with p_0 + ... + p_i > u."""
+    return np.minimum(np.searchsorted(np.cumsum(p), us, side="right"), len(p) - 1)
+
+
+def _draws(fn, logits, temperature, us):
     inputs = f"logits={show(logits)}, temperature={temperature}"
-    counts = np.zeros(len(logits))
-    for _ in range(n):
-        idx = call(fn, logits.copy(), temperature, r, what=inputs,
-                   hints={ValueError: "Probabilities with NaN: exp overflowed. Subtract the largest "
-                                      "scaled logit before exp (softmax's max-shift)."})
+    out = []
+    for u in us:
+        idx = call(fn, logits.copy(), temperature, float(u), what=f"{inputs}, u={u:.4f}")
         if isinstance(idx, (bool, np.bool_)) or not isinstance(idx, (int, np.integer)) \
                 or not 0 <= idx < len(logits):
-            raise CheckFailed(f"for {inputs}: expected an index in 0..{len(logits) - 1} (an int), "
-                              f"got {show(idx)}.")
-        counts[int(idx)] += 1
-    return counts / n, inputs
+            raise CheckFailed(f"for {inputs}, u={u:.4f}: expected an index in 0..{len(logits) - 1} "
+                              f"(an int), got {show(idx)}.")
+        out.append(int(idx))
+    return np.array(out), inputs
 
 
 @exercise("9.3", "sample_with_temperature", hints=(
     "Temperature rescales the SCORES, before they become probabilities: a small temperature "
     "makes the differences between the scores larger.",
-    "p = softmax(logits / temperature), computed with the max subtracted first; then draw one "
-    "index from p with the rng you are given (rng.choice, or rng.random() and a cumulative sum).",
+    "p = softmax(logits / temperature), computed with the max subtracted first. Then walk the "
+    "cumulative sums p_0, p_0 + p_1, ...: the index drawn is the first one whose cumulative sum "
+    "exceeds u (np.cumsum, np.searchsorted).",
 ))
 def check_sample_with_temperature(sample_with_temperature):
     logits = np.array([2.0, 1.0, 0.0, -1.0])
-    n = 3000
+    us = rng(93).random(400)
     for temperature in (0.5, 2.0):
-        freq, inputs = _frequencies(sample_with_temperature, logits, temperature, n, seed=93)
-        want = _softmax(logits / temperature)
-        wrong = [(_softmax(logits), "The distribution did not change with the temperature: it "
-                  "looks like the temperature was applied after the softmax. Divide the logits by "
-                  "the temperature, then take the softmax."),
-                 (_softmax(logits * temperature), "You multiplied by the temperature; divide: "
-                  "softmax(logits / temperature)."),
-                 (np.full(4, 0.25), "Every index comes out equally often: draw with the "
-                  "probabilities p (rng.choice(len(p), p=p))."),
-                 (np.eye(4)[0], "Always the largest logit: that is temperature -> 0 (greedy); draw "
-                  "at random from p instead.")]
-        tv = 0.5 * np.abs(freq - want).sum()
-        if tv > 0.05:  # sampling noise at n = 3000 is about 0.02
-            nearest = min(wrong, key=lambda w: 0.5 * np.abs(freq - w[0]).sum())
-            advice = nearest[1] if 0.5 * np.abs(freq - nearest[0]).sum() < 0.05 else ""
-            raise CheckFailed(f"for {inputs}, {n} draws came out with frequencies {show(freq.round(3))}; "
-                              f"softmax(logits / temperature) = {show(want.round(3))}.", advice)
+        got, inputs = _draws(sample_with_temperature, logits, temperature, us)
+        want = _inverse_cdf(_softmax(logits / temperature), us)
+        if np.array_equal(got, want):
+            continue
+        freq = np.bincount(got, minlength=4) / len(us)
+        slips = [(_inverse_cdf(_softmax(logits), us), "The draws did not change with the "
+                  "temperature: it looks like the temperature was applied after the softmax. Divide "
+                  "the logits by the temperature, then take the softmax."),
+                 (_inverse_cdf(_softmax(logits * temperature), us), "You multiplied by the "
+                  "temperature; divide: softmax(logits / temperature)."),
+                 (np.minimum((us * 4).astype(int), 3), "Every index comes out equally often: use "
+                  "the probabilities p, not 1 / V each."),
+                 (np.zeros_like(us, dtype=int), "Always the largest logit: that is temperature -> 0 "
+                  "(greedy); use u to draw from p instead.")]
+        advice = next((text for value, text in slips if np.mean(value == got) > 0.97), "")
+        wrong = int(np.argmax(got != want))
+        raise CheckFailed(
+            f"for {inputs}: {int((got != want).sum())} of {len(us)} draws differ, e.g. u={us[wrong]:.4f} "
+            f"gave {got[wrong]}, expected {want[wrong]} (the first index whose cumulative probability "
+            f"exceeds u; your frequencies {show(freq.round(3))}, softmax(logits / temperature) = "
+            f"{show(_softmax(logits / temperature).round(3))}).", advice)
     huge = np.array([1000.0, 999.0, -1000.0])
-    freq, inputs = _frequencies(sample_with_temperature, huge, 0.5, 400, seed=94)
-    want = _softmax(huge / 0.5)
-    if 0.5 * np.abs(freq - want).sum() > 0.1:
-        raise CheckFailed(f"for {inputs}, frequencies {show(freq.round(3))}; expected about "
-                          f"{show(want.round(3))}.", "Subtract the largest scaled logit before exp.")
-    draws = []
-    for _ in range(2):  # two generators with the same seed must give the same 20 draws
-        r = np.random.default_rng(7)
-        draws.append([int(call(sample_with_temperature, logits.copy(), 1.0, r)) for _ in range(20)])
-    if draws[0] != draws[1]:
-        raise CheckFailed("two generators with the same seed gave different draws: draw from the rng "
-                          "you are given, not from np.random or a generator of your own.")
-    return "softmax(logits / T), max-shifted, sampled with the given rng."
+    with np.errstate(all="ignore"):
+        got, inputs = _draws(sample_with_temperature, huge, 0.5, us[:50])
+    want = _inverse_cdf(_softmax(huge / 0.5), us[:50])
+    if not np.array_equal(got, want):
+        raise CheckFailed(f"for {inputs}: the draws are wrong (e.g. u={us[int(np.argmax(got != want))]:.4f} "
+                          f"gave {got[got != want][0]}).",
+                          "exp(2000) overflows: subtract the largest scaled logit before exp.")
+    return "the first index whose cumulative softmax(logits / T) exceeds u."
 
 
 # ------------------------------------------------------------------ 9.4
