@@ -157,7 +157,7 @@ def test_wrong_clipping_fails_with_a_specific_message(wrong, message):
     (sampler(greedy=True), "Always the largest logit"),
     pytest.param(sampler(stable=False), "subtract the largest scaled logit before exp",
                  marks=pytest.mark.filterwarnings("ignore::RuntimeWarning")),
-    (lambda z, t, u: float(sampler()(z, t, u)), "expected an index"),
+    (lambda z, t, u: float(sampler()(z, t, u)), "an index in 0..3 (an int)"),
     (lambda z, t, u: int(min(np.searchsorted(np.cumsum(np.exp(z / t) / np.exp(z / t).sum()), u), 2))
      if len(z) == 3 else sampler()(z, t, u), "subtract the largest scaled logit"),
 ])

@@ -59,7 +59,12 @@ def check_scalar_rnn_grads(scalar_rnn_grads):
         got = expect_tuple(call(scalar_rnn_grads, x.copy(), w_x, w_h, b, y, what=inputs), 3,
                            f"for {inputs}, (dw_x, dw_h, db)")
         want = _scalar_rnn(x, w_x, w_h, b, y)
-        expect_array_explained([float(np.asarray(v)) for v in got], want,
+        try:
+            values = np.array([np.asarray(v, dtype=float) for v in got], dtype=float)
+        except (TypeError, ValueError):
+            raise CheckFailed(f"for {inputs}: expected three numbers (dw_x, dw_h, db), got "
+                              f"{show(got)}.") from None
+        expect_array_explained(values, want,
                                f"for {inputs}, (dw_x, dw_h, db)", [
             (_scalar_rnn(x, w_x, w_h, b, y, recurrent_path=False),
              "Only the last step contributes: you forgot the h_(t-1) path. h_(t-1) feeds h_t, so "
@@ -132,8 +137,8 @@ def _draws(fn, logits, temperature, us):
         idx = call(fn, logits.copy(), temperature, float(u), what=f"{inputs}, u={u:.4f}")
         if isinstance(idx, (bool, np.bool_)) or not isinstance(idx, (int, np.integer)) \
                 or not 0 <= idx < len(logits):
-            raise CheckFailed(f"for {inputs}, u={u:.4f}: expected an index in 0..{len(logits) - 1} "
-                              f"(an int), got {show(idx)}.")
+            raise CheckFailed(f"for {inputs}, u={u:.4f}: expected a single number, an index in "
+                              f"0..{len(logits) - 1} (an int), got {show(idx)}.")
         out.append(int(idx))
     return np.array(out), inputs
 
@@ -143,7 +148,7 @@ def _draws(fn, logits, temperature, us):
     "makes the differences between the scores larger.",
     "p = softmax(logits / temperature), computed with the max subtracted first. Then walk the "
     "cumulative sums p_0, p_0 + p_1, ...: the index drawn is the first one whose cumulative sum "
-    "exceeds u (np.cumsum, np.searchsorted).",
+    "exceeds u (a cumulative sum, then a search in it).",
 ))
 def check_sample_with_temperature(sample_with_temperature):
     logits = np.array([2.0, 1.0, 0.0, -1.0])
