@@ -118,7 +118,8 @@ def lstm_backward(dh, cache):
 def time_dense_forward(x, W, b):
     """As ``functional.time_dense_forward``: the Numba dense kernel on the (N*T, D) rows."""
     N, T, D = x.shape
-    z, cache = numba_ops.dense_forward(np.ascontiguousarray(x).reshape(N * T, D), W, b)
+    with _one_blas_thread():  # products of (N*T, D) x (D, n_out) are small too
+        z, cache = numba_ops.dense_forward(np.ascontiguousarray(x).reshape(N * T, D), W, b)
     return z.reshape(N, T, W.shape[1]), (cache, x.shape)  # (N, T, n_out)
 
 
@@ -126,5 +127,6 @@ def time_dense_backward(dz, cache):
     """(dx, dW, db) by the Numba dense kernel on the (N*T, n_out) rows."""
     inner, x_shape = cache
     N, T, D = x_shape
-    dx, dW, db = numba_ops.dense_backward(np.ascontiguousarray(dz).reshape(N * T, -1), inner)
+    with _one_blas_thread():
+        dx, dW, db = numba_ops.dense_backward(np.ascontiguousarray(dz).reshape(N * T, -1), inner)
     return dx.reshape(N, T, D), dW, db
