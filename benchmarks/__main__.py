@@ -25,6 +25,8 @@ def parse_args(argv):
     parser.add_argument("--out", default="build/bench/results.json", help="JSON file to write")
     parser.add_argument("--no-conv", action="store_true",
                         help="skip the convolution case (benchmarks/conv.py; it runs only with every --cases)")
+    parser.add_argument("--no-recurrent", action="store_true",
+                        help="skip the recurrent case (benchmarks/recurrent.py: chapter 9's character LSTM)")
     parser.add_argument("--strict", action="store_true",
                         help="exit with status 1 when a speed target is missed (never the default)")
     return parser.parse_args(argv)
@@ -56,6 +58,10 @@ def main(argv=None):
         return 2
     print()
     print(render(results))
+    if not args.no_recurrent:  # its own module: a sequence model, not the MLP cases' Case
+        from benchmarks.recurrent import run_recurrent
+        results["recurrent"] = run_recurrent(torch=not args.no_torch and torch_available(),
+                                             repeats=args.repeats or 5, log=print)
     print(f"\nwritten: {write_json(results, args.out)}")
     tta = results.get("time_to_accuracy")
     if tta and not tta["nnlib"]["reached"]:  # a training bug, not a timing

@@ -10,6 +10,7 @@ from nnlib.history import History
 from nnlib.layers import (
     LSTM, RNN, BatchNorm, Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, Sigmoid, Tanh,
 )
+from nnlib.layers import TimeDense
 from nnlib.model import Sequential
 from nnlib.optim import SGD, Adam
 from nnlib.perceptron import Perceptron
@@ -20,6 +21,7 @@ __all__ = [
     "MaxPool2D", "Perceptron", "ReLU", "Sequential", "Sigmoid", "Tanh", "functional",
     "__version__",
 ]
+__all__ += ["TimeDense"]  # notebook 09
 
 # The public submodules as attributes, imported on first use (PEP 562), so
 # `import nnlib; nnlib.data.load_digits()` works while `import nnlib` itself

@@ -29,12 +29,14 @@ from nnlib._validate import (
     as_float_array, check_choice, check_labels, check_positive_int,
 )
 from nnlib.backends import check_backend, layerwise, trainer_for
+from nnlib.backends.layerwise import LayerwiseTrainer
 from nnlib.history import History
 from nnlib.layers import Dense, Layer, Sigmoid
 from nnlib.layers.registry import LAYER_TYPES, layer_from_spec
 from nnlib.optim import Optimizer
 
 LOSSES = tuple(F.LOSSES)
+SEQUENCE_LOSS = "sequence_cross_entropy"  # one label per time step (notebook 09)
 DTYPES = ("float64", "float32")
 
 
@@ -90,7 +92,7 @@ class Sequential:
         """(n_in,) when the first layer that is not elementwise is Dense, else None (set by the data)."""
         for layer in self.layers:
             if not layer.keeps_shape:
-                return (layer.n_in,) if isinstance(layer, Dense) else self._seen_in_shape
+                return (layer.n_in,) if type(layer) is Dense else self._seen_in_shape
         return self._seen_in_shape
 
     _seen_in_shape = None  # one sample's shape, from the last X checked (Conv2D, RNN, ... first)
@@ -189,7 +191,10 @@ class Sequential:
         X: (N, n_in), or (N, C, H, W) images, (N, T, D) sequences for models
         that start with such layers. y: (N,) integer labels for
         loss="cross_entropy"; (N, n_out) or (N,) float targets for "mse" and
-        "bce". Without a dtype given, the first fit fixes it from X (see the
+        "bce"; (N, T) integer labels, one per step, for
+        loss="sequence_cross_entropy" (a model whose output is (N, T, V), e.g.
+        ending in TimeDense). ``optimizer=SGD(..., clip_norm=...)`` clips the
+        gradients' global norm (the step then runs layer by layer). Without a dtype given, the first fit fixes it from X (see the
         module docstring).
         """
         from nnlib.optim import SGD  # default optimizer
@@ -213,7 +218,11 @@ class Sequential:
             self.dtype = dtype
             for layer in self.layers:
                 layer.cast(dtype)
-        self._trainer.start_fit(X, y_int, y_float)
+        trainer = self._trainer
+        if getattr(optimizer, "clip_norm", None) is not None and not isinstance(trainer, LayerwiseTrainer):
+            # the fused trainers do not clip: the same backend's kernels, one layer at a time
+            trainer = LayerwiseTrainer(self.layers, self.backend)
+        trainer.start_fit(X, y_int, y_float)
         rng = np.random.default_rng(self.seed)
         history = History()
         # A disabled tqdm still costs tens of microseconds to set up: a tenth of a
@@ -222,7 +231,7 @@ class Sequential:
             order = rng.permutation(X.shape[0]) if shuffle else np.arange(X.shape[0])
             self.train()
             try:
-                loss_value, correct = self._trainer.train_epoch(
+                loss_value, correct = trainer.train_epoch(
                     X, y_int, y_float, order, batch_size, optimizer, self.loss)
             finally:
                 self.eval()
@@ -245,6 +254,8 @@ class Sequential:
     # ---- inference (always in evaluation mode) ----
     def _output(self, X):
         out = self._trainer.predict(self._check_X(X))
+        if out.ndim == 3 and self._loss_in_use() == SEQUENCE_LOSS:
+            return out  # (N, T, V): one prediction per step
         if out.ndim != 2:
             raise ValueError(
                 f"this model outputs shape {out.shape[1:]} per sample; predict, evaluate and "
@@ -258,12 +269,16 @@ class Sequential:
         out = self._output(X)
         if self._loss_in_use() == "cross_entropy":
             return F.softmax(out)
+        if self._loss_in_use() == SEQUENCE_LOSS:  # softmax at every step, (N, T, V)
+            return F.softmax(out.reshape(-1, out.shape[2])).reshape(out.shape)
         return out
 
     def predict(self, X):
         """Class labels (argmax, or p > 0.5 for one sigmoid output); raw output for mse."""
         out = self._output(X)
         loss = self._loss_in_use()
+        if loss == SEQUENCE_LOSS:
+            return out.argmax(axis=2)  # (N, T)
         if loss == "cross_entropy" or (loss == "bce" and out.shape[1] > 1):
             return out.argmax(axis=1)
         if loss == "bce":
@@ -279,10 +294,12 @@ class Sequential:
         out = self._output(X)
         loss = self._loss_in_use()
         y_int, y_float = self._check_y(y, out.shape[0], loss=loss)
-        target = y_int if loss == "cross_entropy" else y_float
+        target = y_int if loss in ("cross_entropy", SEQUENCE_LOSS) else y_float
         loss_value, _ = F.LOSSES[loss](out, target)
         accuracy = None
-        if loss == "cross_entropy":
+        if loss == SEQUENCE_LOSS:  # the fraction of steps predicted right
+            accuracy = float((out.argmax(axis=2) == y_int).mean())
+        elif loss == "cross_entropy":
             accuracy = float((out.argmax(axis=1) == y_int).mean())
         elif loss == "bce":  # the same rule as predict; soft targets count as y > 0.5
             pred = out.argmax(axis=1) if out.shape[1] > 1 else (out[:, 0] > 0.5)
@@ -294,6 +311,8 @@ class Sequential:
         """The loss of the last fit; before any fit, guess from the last layer."""
         if self.loss is not None:
             return self.loss
+        if type(self.layers[-1]).__name__ == "TimeDense":
+            return SEQUENCE_LOSS
         return "bce" if isinstance(self.layers[-1], Sigmoid) and self.n_out == 1 else "cross_entropy"
 
     # ---- checks ----
@@ -345,6 +364,11 @@ class Sequential:
         """(int labels, float targets): the one the loss needs, the other empty."""
         loss = loss or self.loss
         dtype = dtype or self._working_dtype
+        if loss == SEQUENCE_LOSS:
+            # the (N, T) labels are this loss's targets: the trainers hand every loss
+            # but "cross_entropy" the second array, so both slots hold them
+            labels = self._check_sequence_y(y, n, name)
+            return labels, labels
         n_out = self.n_out
         if n_out is None:
             raise ValueError(
@@ -367,6 +391,20 @@ class Sequential:
                 f"[{y.min():.3g}, {y.max():.3g}]. Use 0/1 labels, or loss='mse' for other targets."
             )
         return np.empty(0, np.int64), np.ascontiguousarray(y)
+
+    def _check_sequence_y(self, y, n, name):
+        """(N, T) int labels, one per step of the (N, T, V) output."""
+        shape = self._sample_shape(self._in_shape)
+        if shape is None or len(shape) != 2:
+            raise ValueError(
+                f"loss='sequence_cross_entropy' needs an output of shape (T, V) per sample "
+                f"(end the model with TimeDense(n_hidden, V)); this model outputs {shape}.")
+        y = np.asarray(y)
+        if y.shape != (n, shape[0]):
+            raise ValueError(
+                f"{name} must hold one label per step, shape {(n, shape[0])}, got shape {y.shape}.")
+        flat = check_labels(y.reshape(-1), y.size, shape[1], name)
+        return np.ascontiguousarray(flat.reshape(y.shape))
 
     # ---- persistence ----
     def save(self, path):

@@ -6,6 +6,14 @@ Adam (notebook 05): bias-corrected first and second moments of g.
 the model applies it to the parameters each layer names in ``decayed``
 (weights), never to biases.
 
+``clip_norm`` (notebook 09): before each step, when the global norm of all
+the gradients together, ||g|| = sqrt(sum over every gradient array of the
+sum of its squared entries), exceeds clip_norm, every gradient is scaled
+by clip_norm / ||g||: the step keeps its direction and its length is capped
+(Pascanu, Mikolov & Bengio, 2013; PyTorch's ``clip_grad_norm_``). Clipping
+each entry on its own would change the direction. Applied before weight
+decay; the layers' own gradient arrays are left as they were.
+
 ``step(pairs, backend)`` runs the NumPy reference below, or the update
 kernels of ``nnlib.backends.ops(backend)`` (Numba or CUDA); the fused
 trainers use the same state arrays, so a model can switch between paths
@@ -24,8 +32,10 @@ class Optimizer:
     code = None  # kernel code, see nnlib.kernels.codes
     n_slots = 0  # state arrays per parameter
 
-    def __init__(self, lr, weight_decay):
+    def __init__(self, lr, weight_decay, clip_norm=None):
         self.lr = check_positive_float(lr, "lr")
+        self.clip_norm = None if clip_norm is None else check_positive_float(
+            clip_norm, "clip_norm", example=5.0)
         self.weight_decay = check_positive_float(weight_decay, "weight_decay",
                                                  allow_zero=True, example=1e-4)
         self.t = 0
@@ -48,6 +58,8 @@ class Optimizer:
         """
         backend = check_backend(backend)
         pairs = [(p, _check_pair(i, p, g, self.lr, backend)) for i, (p, g) in enumerate(pairs)]
+        if self.clip_norm is not None:
+            pairs = clip_by_global_norm(pairs, self.clip_norm)
         state = self.init_state([p for p, _ in pairs])
         self.t += 1
         kernels = None if backend == "numpy" else ops(backend)
@@ -64,6 +76,26 @@ class Optimizer:
     def hyper(self):
         """The settings as the kernels read them: a ``codes.Hyper``."""
         raise NotImplementedError
+
+    def _clip_repr(self):
+        return "" if self.clip_norm is None else f", clip_norm={self.clip_norm}"
+
+
+def global_norm(grads):
+    """||g|| = sqrt(sum of every squared entry of every array in ``grads``), a float."""
+    return float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads)))
+
+
+def clip_by_global_norm(pairs, clip_norm):
+    """(param, grad) pairs with the grads scaled by clip_norm / ||g|| when ||g|| > clip_norm.
+
+    New gradient arrays; the ones passed in are not changed.
+    """
+    norm = global_norm([g for _, g in pairs])
+    if norm <= clip_norm:
+        return pairs
+    scale = clip_norm / norm
+    return [(p, (g * scale).astype(p.dtype)) for p, g in pairs]
 
 
 def _check_pair(i, p, g, lr, backend):
@@ -99,8 +131,8 @@ class SGD(Optimizer):
     code = OPT_SGD
     n_slots = 1
 
-    def __init__(self, lr=0.1, momentum=0.0, weight_decay=0.0):
-        super().__init__(lr, weight_decay)
+    def __init__(self, lr=0.1, momentum=0.0, weight_decay=0.0, clip_norm=None):
+        super().__init__(lr, weight_decay, clip_norm)
         self.momentum = check_positive_float(momentum, "momentum", allow_zero=True, example=0.9)
         if self.momentum >= 1:
             raise ValueError(f"momentum must be in [0, 1), got {momentum}; 0.9 is usual.")
@@ -118,7 +150,8 @@ class SGD(Optimizer):
                      weight_decay=self.weight_decay)
 
     def __repr__(self):
-        return f"SGD(lr={self.lr}, momentum={self.momentum}, weight_decay={self.weight_decay})"
+        return (f"SGD(lr={self.lr}, momentum={self.momentum}, weight_decay={self.weight_decay}"
+                f"{self._clip_repr()})")
 
 
 class Adam(Optimizer):
@@ -127,8 +160,8 @@ class Adam(Optimizer):
     code = OPT_ADAM
     n_slots = 2
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        super().__init__(lr, weight_decay)
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, clip_norm=None):
+        super().__init__(lr, weight_decay, clip_norm)
         if np.shape(betas) != (2,):
             raise ValueError(
                 f"betas must be a pair (beta1, beta2), got {betas!r}; (0.9, 0.999) is usual."
@@ -161,4 +194,4 @@ class Adam(Optimizer):
 
     def __repr__(self):
         return (f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps}, "
-                f"weight_decay={self.weight_decay})")
+                f"weight_decay={self.weight_decay}{self._clip_repr()})")

@@ -109,7 +109,7 @@ def test_check_refuses_nonsense_loss():
 def test_command_line_writes_json(tmp_path, capsys):
     out = tmp_path / "results.json"
     status = cli.main(["--cases", "digits", "--repeats", "2", "--no-startup", "--no-torch",
-                       "--accuracy-repeats", "0", "--out", str(out)])
+                       "--accuracy-repeats", "0", "--no-recurrent", "--out", str(out)])
     assert status == 0
     data = json.loads(out.read_text())
     assert list(data["cases"]) == ["digits"]

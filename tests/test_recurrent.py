@@ -11,7 +11,7 @@ import pytest
 from nnlib import SGD, Adam, Dense, Sequential
 from nnlib.backends import numba_recurrent
 from nnlib.functional import recurrent as F
-from nnlib.gradcheck import check_layer
+from nnlib.gradcheck import check_layer, numerical_gradient, rel_error
 from nnlib.layers.recurrent import LSTM, RNN
 
 LAYERS = {"rnn": RNN, "lstm": LSTM}
@@ -34,22 +34,65 @@ def test_gradients_match_finite_differences(backend, rng, name, return_sequences
     assert max(errors.values()) < 1e-7, errors
 
 
-@pytest.mark.parametrize("name", LAYERS)
+PAIRS = {"rnn": (F.rnn_forward, F.rnn_backward, 1), "lstm": (F.lstm_forward, F.lstm_backward, 4)}
+
+
+def random_args(rng, name, N, T, D, H, dtype=np.float64):
+    """x, h0, Wx, Wh, b for the pair ``name``, weights of scale 0.5."""
+    G = PAIRS[name][2]
+    x = rng.normal(size=(N, T, D)).astype(dtype)
+    h0 = rng.normal(size=(N, H)).astype(dtype)
+    Wx, Wh = (0.5 * rng.normal(size=(n, G * H)).astype(dtype) for n in (D, H))
+    b = rng.normal(size=G * H).astype(dtype)
+    return x, h0, Wx, Wh, b
+
+
+@pytest.mark.parametrize("module", [F, numba_recurrent], ids=["numpy", "numba"])
+@pytest.mark.parametrize("name", PAIRS)
+def test_pair_gradients_match_finite_differences_float64(rng, module, name):
+    """Every output of backward, dh0 included, against centred differences of L = sum(dh * h)."""
+    forward = getattr(module, f"{name}_forward")
+    backward = getattr(module, f"{name}_backward")
+    args = random_args(rng, name, N=2, T=4, D=3, H=3)
+    h, cache = forward(*args)
+    dh = rng.normal(size=h.shape)
+    grads = backward(dh, cache)
+    assert len(grads) == 5
+    for arg, grad, label in zip(args, grads, ("x", "h0", "Wx", "Wh", "b")):
+        num = numerical_gradient(lambda: float(np.sum(forward(*args)[0] * dh)), arg)
+        assert grad.shape == arg.shape, label
+        assert rel_error(grad, num) < 1e-6, (label, rel_error(grad, num))
+
+
+@pytest.mark.parametrize("name", PAIRS)
+def test_initial_state_matters_and_cell_starts_at_zero(rng, name):
+    forward = PAIRS[name][0]
+    x, h0, Wx, Wh, b = random_args(rng, name, N=2, T=3, D=2, H=3)
+    h_rest, _ = forward(x, np.zeros_like(h0), Wx, Wh, b)
+    h_given, _ = forward(x, h0, Wx, Wh, b)
+    assert h_rest.shape == (2, 3, 3) and not np.allclose(h_rest[:, 0], h_given[:, 0])
+    H = h0.shape[1]
+    if name == "lstm":  # step 1 by hand: c_1 = i g (c_0 = 0), h_1 = o tanh(c_1)
+        a = x[:, 0] @ Wx + h0 @ Wh + b
+        sig = lambda z: 1 / (1 + np.exp(-z))
+        i, o, g = sig(a[:, :H]), sig(a[:, 2 * H:3 * H]), np.tanh(a[:, 3 * H:])
+        np.testing.assert_allclose(h_given[:, 0], o * np.tanh(i * g), rtol=1e-12)
+    else:
+        np.testing.assert_allclose(h_given[:, 0], np.tanh(x[:, 0] @ Wx + h0 @ Wh + b), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", PAIRS)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_numba_matches_reference_on_random_shapes(rng, name, dtype):
     tol = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-5)
-    G = 4 if name == "lstm" else 1
     for _ in range(6):
         N, T, D, H = rng.integers(1, 7, size=4)
-        rs = bool(rng.random() < 0.5)
-        x = rng.normal(size=(N, T, D)).astype(dtype)
-        Wx, Wh = (0.5 * rng.normal(size=(n, G * H)).astype(dtype) for n in (D, H))
-        b = rng.normal(size=G * H).astype(dtype)
+        args = random_args(rng, name, N, T, D, H, dtype)
         results = []
         for module in (F, numba_recurrent):
-            out, cache = getattr(module, f"{name}_forward")(x, Wx, Wh, b, rs)
-            dout = np.random.default_rng(0).normal(size=out.shape).astype(dtype)
-            results.append((out, *getattr(module, f"{name}_backward")(dout, cache)))
+            h, cache = getattr(module, f"{name}_forward")(*args)
+            dh = np.random.default_rng(0).normal(size=h.shape).astype(dtype)
+            results.append((h, *getattr(module, f"{name}_backward")(dh, cache)))
         for ref, got in zip(*results):
             assert got.dtype == dtype and got.shape == ref.shape
             np.testing.assert_allclose(got, ref, **tol)
@@ -136,5 +179,7 @@ def test_clear_errors(clear_error):
     clear_error(lambda: RNN(3, 4, init="orthogonal"), "init")
     clear_error(lambda: RNN(3, 4, return_sequences="yes"), "return_sequences")
     clear_error(lambda: setattr(LSTM(3, 5), "Wh", np.ones((5, 5))), "Wh", "(5, 20)")
-    clear_error(lambda: F.lstm_forward(np.ones((2, 3, 4)), np.ones((3, 8)), np.ones((2, 8)),
-                                       np.ones(8), False), "(N, T, 3)")
+    clear_error(lambda: F.lstm_forward(np.ones((2, 3, 4)), np.zeros((2, 2)), np.ones((3, 8)),
+                                       np.ones((2, 8)), np.ones(8)), "(N, T, 3)")
+    clear_error(lambda: F.rnn_forward(np.ones((2, 3, 3)), np.zeros((3, 2)), np.ones((3, 2)),
+                                      np.ones((2, 2)), np.ones(2)), "h0", "(2, 2)")

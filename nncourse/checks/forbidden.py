@@ -84,6 +84,13 @@ FORBIDDEN = {
             "nnlib.backends.numba_conv.maxpool2d_backward", "nnlib.backends.cuda_conv.maxpool2d_backward",
             "nnlib.kernels.conv_cpu.maxpool2d_backward", "nnlib.layers.conv.MaxPool2D"),
     "8.5": ("nnlib.model.Sequential", "nnlib.layers.conv.Conv2D", "nnlib.layers.dense.Dense"),
+    # chapter 9: recurrence
+    "9.1": ("nnlib.functional.recurrent.rnn_forward", "nnlib.functional.recurrent.rnn_backward",
+            "nnlib.layers.recurrent.RNN", "nnlib.gradcheck.numerical_gradient"),
+    "9.2": ("nnlib.optim.clip_by_global_norm", "nnlib.optim.global_norm"),
+    "9.3": ("nnlib.functional.losses.softmax",),
+    "9.4": (),
+    "9.5": ("nnlib.functional.recurrent.lstm_forward",),
     # chapter 10: the GAN's losses (10.3 and 10.4 may use anything)
     "10.1": ("nnlib.functional.losses.binary_cross_entropy_with_logits",
              "nnlib.functional.losses.binary_cross_entropy"),

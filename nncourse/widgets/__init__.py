@@ -13,6 +13,7 @@ Chapter 3: :class:`HiddenUnitsExplorer`.
 Chapter 4: :class:`LearningRateExplorer`.
 Chapter 6: :class:`DepthExplorer`.
 Chapter 8: :class:`FilterExplorer`.
+Chapter 9: :class:`TextGenerator`.
 Chapter 10: :class:`GANExplorer`.
 """
 from nncourse.widgets.composition import CompositionExplorer
@@ -23,6 +24,8 @@ from nncourse.widgets.hidden_units import HiddenUnitsExplorer
 from nncourse.widgets.learning_rate import LearningRateExplorer
 from nncourse.widgets.perceptron import PerceptronExplorer, PerceptronStepper
 from nncourse.widgets.slowdown import SlowdownExplorer
+from nncourse.widgets.text_generator import TextGenerator
 
 __all__ = ["CompositionExplorer", "DepthExplorer", "FilterExplorer", "GANExplorer", "HiddenUnitsExplorer",
-           "LearningRateExplorer", "PerceptronExplorer", "PerceptronStepper", "SlowdownExplorer"]
+           "LearningRateExplorer", "PerceptronExplorer", "PerceptronStepper", "SlowdownExplorer",
+           "TextGenerator"]

@@ -7,9 +7,12 @@ copies its inputs to the device, launches the kernels of
 but the transfers cost more than the maths, so Dense stacks train through
 ``cuda_fused`` instead, where everything stays on the device.
 """
+import functools
+
 import numpy as np
 from numba import cuda
 
+from nnlib.functional.losses import sequence_cross_entropy
 from nnlib.kernels import cuda as cuda_kernels
 from nnlib.kernels.codes import ACT_CODES, IDENTITY
 
@@ -76,8 +79,11 @@ def _loss(kernel, labels=False):
     return loss
 
 
+_CROSS_ENTROPY = _loss(cuda_kernels.softmax_cross_entropy, labels=True)
 LOSSES = {
-    "cross_entropy": _loss(cuda_kernels.softmax_cross_entropy, labels=True),
+    "cross_entropy": _CROSS_ENTROPY,
+    # every step of (N, T, V) logits as one (N*T, V) batch for the kernel above
+    "sequence_cross_entropy": functools.partial(sequence_cross_entropy, cross_entropy=_CROSS_ENTROPY),
     "mse": _loss(cuda_kernels.mse),
     "bce": _loss(cuda_kernels.binary_cross_entropy),
 }

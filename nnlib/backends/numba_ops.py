@@ -9,8 +9,11 @@ output the kernel writes into and hands it C-contiguous arrays. Callers
 The optimizer updates (``sgd_update``, ``adam_update``) are the kernels
 themselves: in place, on flat views.
 """
+import functools
+
 import numpy as np
 
+from nnlib.functional.losses import sequence_cross_entropy
 from nnlib.kernels import cpu
 from nnlib.kernels.codes import ACT_CODES, IDENTITY
 
@@ -84,8 +87,11 @@ def _loss(kernel, labels=False):
     return loss
 
 
+_CROSS_ENTROPY = _loss(cpu.softmax_cross_entropy, labels=True)
 LOSSES = {
-    "cross_entropy": _loss(cpu.softmax_cross_entropy, labels=True),
+    "cross_entropy": _CROSS_ENTROPY,
+    # every step of (N, T, V) logits as one (N*T, V) batch for the kernel above
+    "sequence_cross_entropy": functools.partial(sequence_cross_entropy, cross_entropy=_CROSS_ENTROPY),
     "mse": _loss(cpu.mse),
     "bce": _loss(cpu.binary_cross_entropy),
 }

@@ -1,14 +1,42 @@
 """RNN and LSTM on the Numba kernels, with the reference's signatures.
 
-The twins of ``nnlib.functional.recurrent`` for ``backend="numba"``. They
-turn batch-first x (N, T, D) into the time-major layout of
+The twins of ``nnlib.functional.recurrent`` for ``backend="numba"``:
+``rnn_forward(x, h0, Wx, Wh, b) -> (h, cache)``,
+``rnn_backward(dh, cache) -> (dx, dh0, dWx, dWh, db)``, and the same for
+the LSTM. They turn batch-first x (N, T, D) into the time-major layout of
 ``nnlib.kernels.recurrent_cpu`` (one transposing copy each way), allocate
 what the kernels write into and return batch-first results. Callers (the
 layers) have checked shapes and dtypes.
-"""
-import numpy as np
 
+The recurrent kernels run with ONE BLAS thread (``threadpoolctl``): their
+time loop calls BLAS once per step on products as small as (N, H) @ (H, 4H),
+which are too small to split across threads; the threads' hand-offs cost
+more than they save, and on a busy machine far more. Measured for chapter
+9's character model (2 cores, other jobs running): one epoch 4.5 s with one
+BLAS thread, 49 s with OpenBLAS's default two.
+"""
+import functools
+
+import numpy as np
+from threadpoolctl import ThreadpoolController
+
+from nnlib.backends import numba_ops
 from nnlib.kernels import recurrent_cpu
+
+
+@functools.lru_cache(maxsize=1)
+def _controller():
+    """The BLAS libraries loaded in this process (found once: ~1 ms; a limit then costs ~15 us).
+
+    Numba's np.dot calls SciPy's BLAS (``scipy.linalg.cython_blas``), which is
+    imported here first so that the controller sees it, not only NumPy's.
+    """
+    import scipy.linalg.cython_blas  # noqa: F401  (loads the library the kernels call)
+    return ThreadpoolController()
+
+
+def _one_blas_thread():
+    return _controller().limit(limits=1, user_api="blas")
 
 
 def _time_major(x):
@@ -17,20 +45,14 @@ def _time_major(x):
     return np.ascontiguousarray(np.swapaxes(x, 0, 1)).reshape(T * N, D)  # (T*N, D)
 
 
-def _output(h, return_sequences):
-    """Batch-first output from time-major h (T+1, N, H): (N, T, H), or h_T (N, H)."""
-    if return_sequences:
-        return np.ascontiguousarray(np.swapaxes(h[1:], 0, 1))  # (N, T, H)
-    return h[-1].copy()  # (N, H)
+def _batch_first(h):
+    """Batch-first (N, T, H) from time-major h (T+1, N, H) without h_0."""
+    return np.ascontiguousarray(np.swapaxes(h[1:], 0, 1))  # (N, T, H)
 
 
-def _upstream(dout, shape, return_sequences, dtype):
+def _upstream(dh, dtype):
     """dL/dh_t for every step, time-major (T, N, H)."""
-    if return_sequences:
-        return np.ascontiguousarray(np.swapaxes(dout, 0, 1), dtype=dtype)  # (T, N, H)
-    dh = np.zeros(shape, dtype=dtype)  # (T, N, H)
-    dh[-1] = dout
-    return dh
+    return np.ascontiguousarray(np.swapaxes(dh, 0, 1), dtype=dtype)  # (T, N, H)
 
 
 def _grads(x2, Wx, Wh):
@@ -39,50 +61,72 @@ def _grads(x2, Wx, Wh):
             np.empty(Wh.shape[1], dtype=Wh.dtype))
 
 
-def rnn_forward(x, Wx, Wh, b, return_sequences):
-    """As ``functional.rnn_forward``: out (N, T, H) or (N, H)."""
+def _dx(dx2, T, N):
+    return np.ascontiguousarray(np.swapaxes(dx2.reshape(T, N, -1), 0, 1))  # (N, T, D)
+
+
+def rnn_forward(x, h0, Wx, Wh, b):
+    """As ``functional.rnn_forward``: h (N, T, H)."""
     N, T, _ = x.shape
     H = Wh.shape[0]
     x2 = _time_major(np.asarray(x, dtype=Wx.dtype))  # (T*N, D)
     h = np.empty((T + 1, N, H), dtype=Wx.dtype)
-    h[0] = 0.0  # h_0
-    recurrent_cpu.rnn_forward(x2, Wx, Wh, b, h, np.empty((N, H), dtype=Wx.dtype))
-    return _output(h, return_sequences), (x2, Wx, Wh, h, return_sequences)
+    h[0] = h0
+    with _one_blas_thread():
+        recurrent_cpu.rnn_forward(x2, Wx, Wh, b, h, np.empty((N, H), dtype=Wx.dtype))
+    return _batch_first(h), (x2, Wx, Wh, h)
 
 
-def rnn_backward(dout, cache):
-    """(dx, dWx, dWh, db) by ``recurrent_cpu.rnn_backward``."""
-    x2, Wx, Wh, h, return_sequences = cache
+def rnn_backward(dh, cache):
+    """(dx, dh0, dWx, dWh, db) by ``recurrent_cpu.rnn_backward``."""
+    x2, Wx, Wh, h = cache
     T, N, H = h.shape[0] - 1, h.shape[1], h.shape[2]
-    dh = _upstream(dout, (T, N, H), return_sequences, Wx.dtype)
     dx2, dWx, dWh, db = _grads(x2, Wx, Wh)
-    dz, dh_next = np.empty((T, N, H), dtype=Wx.dtype), np.empty((N, H), dtype=Wx.dtype)
-    recurrent_cpu.rnn_backward(dh, x2, Wx, Wh, h, dz, dh_next, dx2, dWx, dWh, db)
-    dx = np.ascontiguousarray(np.swapaxes(dx2.reshape(T, N, -1), 0, 1))  # (N, T, D)
-    return dx, dWx, dWh, db
+    dz, dh0 = np.empty((T, N, H), dtype=Wx.dtype), np.empty((N, H), dtype=Wx.dtype)
+    with _one_blas_thread():
+        recurrent_cpu.rnn_backward(_upstream(dh, Wx.dtype), x2, Wx, Wh, h, dz, dh0,
+                                   dx2, dWx, dWh, db)
+    return _dx(dx2, T, N), dh0, dWx, dWh, db  # the kernel leaves dL/dh_0 in dh0
 
 
-def lstm_forward(x, Wx, Wh, b, return_sequences):
-    """As ``functional.lstm_forward`` (gate blocks i, f, o, g): out (N, T, H) or (N, H)."""
+def lstm_forward(x, h0, Wx, Wh, b):
+    """As ``functional.lstm_forward`` (gate blocks i, f, o, g): h (N, T, H)."""
     N, T, _ = x.shape
     H = Wh.shape[0]
     x2 = _time_major(np.asarray(x, dtype=Wx.dtype))  # (T*N, D)
     gates = np.empty((T, N, 4 * H), dtype=Wx.dtype)
     c, h = np.empty((T + 1, N, H), dtype=Wx.dtype), np.empty((T + 1, N, H), dtype=Wx.dtype)
-    c[0], h[0] = 0.0, 0.0  # c_0, h_0
-    recurrent_cpu.lstm_forward(x2, Wx, Wh, b, gates, c, h, np.empty((N, 4 * H), dtype=Wx.dtype))
-    return _output(h, return_sequences), (x2, Wx, Wh, gates, c, h, return_sequences)
+    c[0], h[0] = 0.0, h0  # c_0, h_0
+    with _one_blas_thread():
+        recurrent_cpu.lstm_forward(x2, Wx, Wh, b, gates, c, h, np.empty((N, 4 * H), dtype=Wx.dtype))
+    return _batch_first(h), (x2, Wx, Wh, gates, c, h)
 
 
-def lstm_backward(dout, cache):
-    """(dx, dWx, dWh, db) by ``recurrent_cpu.lstm_backward``."""
-    x2, Wx, Wh, gates, c, h, return_sequences = cache
+def lstm_backward(dh, cache):
+    """(dx, dh0, dWx, dWh, db) by ``recurrent_cpu.lstm_backward``."""
+    x2, Wx, Wh, gates, c, h = cache
     T, N, H = h.shape[0] - 1, h.shape[1], h.shape[2]
-    dh = _upstream(dout, (T, N, H), return_sequences, Wx.dtype)
     dx2, dWx, dWh, db = _grads(x2, Wx, Wh)
     da = np.empty((T, N, 4 * H), dtype=Wx.dtype)
-    dh_next, dc_next = np.empty((N, H), dtype=Wx.dtype), np.empty((N, H), dtype=Wx.dtype)
-    recurrent_cpu.lstm_backward(dh, x2, Wx, Wh, gates, c, h, da, dh_next, dc_next,
-                                dx2, dWx, dWh, db)
-    dx = np.ascontiguousarray(np.swapaxes(dx2.reshape(T, N, -1), 0, 1))  # (N, T, D)
-    return dx, dWx, dWh, db
+    dh0, dc_next = np.empty((N, H), dtype=Wx.dtype), np.empty((N, H), dtype=Wx.dtype)
+    with _one_blas_thread():
+        recurrent_cpu.lstm_backward(_upstream(dh, Wx.dtype), x2, Wx, Wh, gates, c, h, da, dh0,
+                                    dc_next, dx2, dWx, dWh, db)
+    return _dx(dx2, T, N), dh0, dWx, dWh, db  # the kernel leaves dL/dh_0 in dh0
+
+
+def time_dense_forward(x, W, b):
+    """As ``functional.time_dense_forward``: the Numba dense kernel on the (N*T, D) rows."""
+    N, T, D = x.shape
+    with _one_blas_thread():  # products of (N*T, D) x (D, n_out) are small too
+        z, cache = numba_ops.dense_forward(np.ascontiguousarray(x).reshape(N * T, D), W, b)
+    return z.reshape(N, T, W.shape[1]), (cache, x.shape)  # (N, T, n_out)
+
+
+def time_dense_backward(dz, cache):
+    """(dx, dW, db) by the Numba dense kernel on the (N*T, n_out) rows."""
+    inner, x_shape = cache
+    N, T, D = x_shape
+    with _one_blas_thread():
+        dx, dW, db = numba_ops.dense_backward(np.ascontiguousarray(dz).reshape(N * T, -1), inner)
+    return dx.reshape(N, T, D), dW, db

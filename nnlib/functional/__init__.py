@@ -18,7 +18,8 @@ One file per family, each with banners naming the notebook that teaches it:
 - ``losses.py``: softmax, cross-entropy (04, 05), log-loss (02), mse, log-loss on logits (10);
 - ``norm.py``: batch norm, dropout (06);
 - ``conv.py``: conv2d, maxpool2d, flatten (08);
-- ``recurrent.py``: RNN and LSTM over a sequence, backpropagation through time (09).
+- ``recurrent.py``: RNN and LSTM over a sequence, backpropagation through time (09);
+- ``sequence.py``: one-hot symbols, a Dense at every time step (09).
 """
 from nnlib.functional.activations import (
     ACTIVATIONS,
@@ -48,6 +49,7 @@ from nnlib.functional.norm import (
     dropout_forward,
 )
 from nnlib.functional.recurrent import lstm_backward, lstm_forward, rnn_backward, rnn_forward
+from nnlib.functional.sequence import one_hot, time_dense_backward, time_dense_forward
 from nnlib.functional.losses import (
     LOSSES,
     binary_cross_entropy,
@@ -57,6 +59,7 @@ from nnlib.functional.losses import (
     softmax,
     softmax_cross_entropy,
 )
+from nnlib.functional.losses import sequence_cross_entropy
 
 __all__ = [
     "ACTIVATIONS", "LOSSES", "batchnorm_backward", "batchnorm_forward", "binary_cross_entropy",
@@ -69,3 +72,4 @@ __all__ = [
     "relu_forward", "sigmoid", "sigmoid_backward", "sigmoid_forward", "softmax",
     "softmax_cross_entropy", "tanh_backward", "tanh_forward",
 ]
+__all__ += ["one_hot", "sequence_cross_entropy", "time_dense_backward", "time_dense_forward"]

@@ -118,8 +118,28 @@ def _targets_like(y, y_hat):
     return y
 
 
+def sequence_cross_entropy(logits, y, cross_entropy=softmax_cross_entropy):
+    """Mean softmax cross-entropy over every step of every sequence (notebook 09).
+
+    L = -(1 / (N T)) sum_{n,t} log softmax(z_nt)[y_nt];
+    dL/dz_nt = (softmax(z_nt) - onehot(y_nt)) / (N T).
+    logits (N, T, V), y (N, T) ints in 0..V-1; returns (loss, dlogits (N, T, V)).
+    The N * T steps are rows of one (N*T, V) batch for ``cross_entropy``
+    (a backend passes its own kernel).
+    """
+    logits = as_float_array(logits, "logits")
+    if logits.ndim != 3 or np.shape(y) != logits.shape[:2]:
+        raise ValueError(
+            f"sequence_cross_entropy needs logits (N, T, V) and labels y (N, T), one per step; "
+            f"got logits {logits.shape} and y {np.shape(y)}.")
+    N, T, V = logits.shape
+    loss, dlogits = cross_entropy(logits.reshape(N * T, V), np.asarray(y).reshape(N * T))
+    return loss, dlogits.reshape(N, T, V)  # (N, T, V)
+
+
 LOSSES = {
     "cross_entropy": softmax_cross_entropy,
     "mse": mse,
     "bce": binary_cross_entropy,
+    "sequence_cross_entropy": sequence_cross_entropy,  # notebook 09
 }

@@ -5,7 +5,7 @@ wrappers (``nnlib.backends.numba_recurrent``) pass sequences TIME-MAJOR,
 so that each step's arrays are contiguous 2-D blocks that BLAS takes as
 they are:
 - x2: (T * N, D), the rows of step t are x2[t * N:(t + 1) * N];
-- h, c: (T + 1, N, H), h[0] = c[0] = 0 (the initial state), h[t + 1] = h_t;
+- h, c: (T + 1, N, H), h[0] = h_0 and c[0] = 0 (the initial state), h[t + 1] = h_t;
 - the input's contribution x_t Wx is one matrix product for all the steps
   (before the time loop); inside the loop only h_{t-1} Wh is left (np.dot
   into a buffer), then one fused loop adds the bias and applies the gates'
@@ -50,7 +50,7 @@ def rnn_backward(dh, x2, Wx, Wh, h, dz, dh_next, dx2, dWx, dWh, db):
     """Backpropagation through time.
 
     dh (T, N, H): dL/dh_t from the output; h (T+1, N, H) from the forward.
-    Buffers dz (T, N, H), dh_next (N, H).
+    Buffers dz (T, N, H), dh_next (N, H): it ends holding dL/dh_0.
     Writes dx2 (T*N, D), dWx (D, H), dWh (H, H), db (H,).
     """
     T, N, H = dh.shape
@@ -111,7 +111,7 @@ def lstm_backward(dh, x2, Wx, Wh, gates, c, h, da, dh_next, dc_next,
     """Backpropagation through time for the LSTM (formulas: ``functional.lstm_backward``).
 
     dh (T, N, H); gates (T, N, 4H), c and h (T+1, N, H) from the forward.
-    Buffers da (T, N, 4H), dh_next, dc_next (N, H).
+    Buffers da (T, N, 4H), dh_next, dc_next (N, H); dh_next ends holding dL/dh_0.
     Writes dx2 (T*N, D), dWx (D, 4H), dWh (H, 4H), db (4H,).
     """
     T, N, H = dh.shape

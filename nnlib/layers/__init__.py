@@ -15,6 +15,8 @@ from nnlib.layers.conv import Conv2D, Flatten, MaxPool2D
 from nnlib.layers.norm import BatchNorm, Dropout
 from nnlib.layers.recurrent import LSTM, RNN
 from nnlib.layers.dense import INITS, Dense
+from nnlib.layers.sequence import TimeDense
 
 __all__ = ["BACKENDS", "INITS", "LSTM", "RNN", "Activation", "BatchNorm", "Conv2D", "Dense",
            "Dropout", "Flatten", "Layer", "MaxPool2D", "ReLU", "Sigmoid", "Tanh"]
+__all__ += ["TimeDense"]  # notebook 09

@@ -3,7 +3,14 @@
 Input: batch-first sequences x (batch, T, n_in). Output: the last hidden
 state (batch, n_hidden), what a classifier of whole sequences needs, or
 with ``return_sequences=True`` every hidden state (batch, T, n_hidden), to
-stack another recurrent layer on top.
+stack another recurrent layer or a ``TimeDense`` on top. Every sequence
+starts from h_0 = 0 (and c_0 = 0).
+
+The layer runs its backend's pair ``<op>_forward(x, h0, Wx, Wh, b) ->
+(h, cache)`` / ``<op>_backward(dh, cache) -> (dx, dh0, dWx, dWh, db)``
+(``nnlib.functional.recurrent`` and its twins) through a thin adapter,
+``_SequencePair``: it passes h0 = 0, keeps h or only h_T, and spreads dL/dh_T
+back over the steps.
 """
 import numbers
 
@@ -14,6 +21,30 @@ from nnlib.layers import registry
 from nnlib.layers.base import Layer, Param
 
 INITS = ("xavier", "pytorch")
+_LAYER_PAIRS = {}  # (layer type, backend, "layer") -> the adapted (forward, backward)
+
+
+class _SequencePair:
+    """The layer's (forward, backward) around a backend's recurrent pair."""
+
+    def __init__(self, forward, backward):
+        self._forward, self._backward = forward, backward
+
+    def forward(self, x, Wx, Wh, b, return_sequences):
+        h0 = np.zeros((x.shape[0], Wh.shape[0]), dtype=Wx.dtype)  # (N, H): start at rest
+        h, cache = self._forward(x, h0, Wx, Wh, b)  # (N, T, H)
+        out = h if return_sequences else np.ascontiguousarray(h[:, -1])  # (N, H)
+        return out, (cache, h.shape, return_sequences)
+
+    def backward(self, dout, cache):
+        inner, h_shape, return_sequences = cache
+        if return_sequences:
+            dh = dout  # (N, T, H)
+        else:
+            dh = np.zeros(h_shape, dtype=dout.dtype)  # (N, T, H): only h_T feeds the loss
+            dh[:, -1] = dout
+        dx, _, dWx, dWh, db = self._backward(dh, inner)  # dh0 is not needed: h0 = 0 is fixed
+        return dx, dWx, dWh, db
 
 
 class _Recurrent(Layer):
@@ -72,6 +103,14 @@ class _Recurrent(Layer):
     Wx = Param("Input weights, (n_in, n_gates * n_hidden).")
     Wh = Param("Recurrent weights, (n_hidden, n_gates * n_hidden).")
     b = Param("Biases, (n_gates * n_hidden,).")
+
+    def kernel_pair(self, backend):
+        """The backend's recurrent pair behind the layer's signature (see ``_SequencePair``)."""
+        key = (type(self), backend, "layer")
+        if key not in _LAYER_PAIRS:
+            pair = _SequencePair(*super().kernel_pair(backend))
+            _LAYER_PAIRS[key] = (pair.forward, pair.backward)
+        return _LAYER_PAIRS[key]
 
     def forward_args(self, x, training):
         return self.Wx, self.Wh, self.b, self.return_sequences

@@ -35,6 +35,9 @@ COURSE_SLIDERS = [
     ("06_deep.ipynb", "hidden layers", "Home", (Changes("text", "gradient norm"), PLOT)),
     # FilterExplorer on a 0, vertical edge: the centre weight w11 0 -> 5 adds 5 x the digit to the map.
     ("08_convolution.ipynb", "w11", "End", (Changes("text", "feature map"), PLOT)),
+    # TextGenerator on the trained character model, temperature 0.8 -> 2.0: new text, new status.
+    ("09_recurrence.ipynb", "temperature", "End", (Changes("text", "generated at temperature"),
+                                                    Changes("text", "The President shall"))),
     # GANExplorer, the digit generator's noise point, direction 1 0 -> 3: the status text and the digit change.
     ("10_gans.ipynb", "direction 1", "End", (Changes("text", "noise point"), PLOT)),
 ]
