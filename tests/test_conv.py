@@ -344,7 +344,7 @@ def test_importing_the_layers_and_numba_kernels_does_not_import_numba_cuda():
 def test_numba_conv_stacks_train_with_blas_on_one_thread_and_restore_it(monkeypatch):
     from threadpoolctl import threadpool_info
 
-    from nnlib.backends import layerwise
+    from nnlib.backends import layerwise, numba_conv_trainer
     from nnlib.backends.numba_conv_trainer import NumbaConvTrainer
 
     def blas_threads():
@@ -352,14 +352,16 @@ def test_numba_conv_stacks_train_with_blas_on_one_thread_and_restore_it(monkeypa
 
     before = blas_threads()
     seen = []
-    original = layerwise.forward
-    monkeypatch.setattr(layerwise, "forward", lambda *a, **k: (seen.append(blas_threads()), original(*a, **k))[1])
+    for module, name in ((layerwise, "forward"), (numba_conv_trainer, "train_step")):  # predict, fit
+        original = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _f=original, **k: (seen.append(blas_threads()), _f(*a, **k))[1])
     X, y = tiny_data()
     model = Sequential(tiny_cnn(), backend="numba", seed=5)
     model.fit(X, y, epochs=1, batch_size=4, verbose=False)
     model.predict_proba(X)
     assert isinstance(model._trainer, NumbaConvTrainer)
-    assert seen and all(threads == [1] for threads in seen)  # every forward, in fit and predict
+    assert len(seen) == 2 + 1  # 2 mini-batches in fit, 1 in predict
+    assert all(threads == [1] for threads in seen)  # every forward, in fit and predict
     assert blas_threads() == before  # the user's setting is back
     assert NumbaConvTrainer.build([Dense(4, 2)]) is None
     assert not isinstance(Sequential(tiny_cnn(), backend="numpy")._trainer, NumbaConvTrainer)

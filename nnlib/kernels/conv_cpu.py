@@ -126,12 +126,14 @@ def _row_sum(v):
 
 
 @njit(cache=True)
-def conv2d_backward(dout, cols, W, stride, padding, dout_cols, dcols, dx, dW, db):
+def conv2d_backward(dout, cols, W, stride, padding, dout_cols, dcols, dx, dW, db, need_dx=True):
     """(dx, dW, db) of the convolution, given dout = dL/d(out) (N, F, H_out, W_out).
 
     cols: forward's im2col of x; buffers dout_cols (F, N*H_out*W_out), dcols
     (C*KH*KW, N*H_out*W_out); outputs dx (N, C, H, W), dW (F, C, KH, KW), db (F,):
     db = sums of dout, dW = dout_cols @ cols.T, dx = col2im(W2.T @ dout_cols).
+    need_dx=False skips dx (and dcols, dx are not touched): the first layer
+    of a network, whose input is the data, needs no dx.
     """
     F, C, KH, KW = W.shape
     N, _, H_out, W_out = dout.shape
@@ -144,8 +146,9 @@ def conv2d_backward(dout, cols, W, stride, padding, dout_cols, dcols, dx, dW, db
     for f in range(F):
         db[f] = _row_sum(dout_cols[f])
     np.dot(dout_cols, cols.T, dW.reshape(F, C * KH * KW))
-    np.dot(W.reshape(F, C * KH * KW).T, dout_cols, dcols)
-    col2im(dcols, KH, KW, stride, padding, dx)
+    if need_dx:
+        np.dot(W.reshape(F, C * KH * KW).T, dout_cols, dcols)
+        col2im(dcols, KH, KW, stride, padding, dx)
 
 
 @njit(cache=True)
