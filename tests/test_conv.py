@@ -139,10 +139,26 @@ def test_numba_conv_matches_reference_on_random_shapes(rng, dtype, tol):
             np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+def test_numba_param_gradients_without_dx_match_reference(rng, dtype, tol):
+    # the first layer's backward in NumbaConvTrainer: dW, db alone
+    for _ in range(6):
+        x, Wt, b, stride, padding = conv_data(rng, random_conv_case(rng), dtype)
+        out, cache = F.conv2d_forward(x, Wt, b, stride, padding)
+        dout = rng.standard_normal(out.shape).astype(dtype)
+        _, dW, db = F.conv2d_backward(dout, cache)
+        _, numba_cache = numba_conv.conv2d_forward(x, Wt, b, stride, padding)
+        got = numba_conv.conv2d_param_gradients(dout, numba_cache)
+        for ref, mine in zip((dW, db), got):
+            assert mine.dtype == dtype
+            np.testing.assert_allclose(mine, ref, rtol=tol, atol=tol)
+
+
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 1e-6)])
 def test_numba_maxpool_matches_reference_on_random_shapes(rng, dtype, tol):
-    for _ in range(12):
+    for k in range(12):
         size, stride = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        size, stride = (2, 2) if k < 2 else (size, stride)  # the kernel's 2x2 fast path, surely
         shape = (int(rng.integers(1, 4)), int(rng.integers(1, 4)),
                  size + stride * int(rng.integers(0, 3)), size + stride * int(rng.integers(0, 3)))
         x = rng.standard_normal(shape).astype(dtype)
