@@ -159,11 +159,14 @@ def maxpool2d_forward(x, size, stride, out, argmax):
     scanned row by row and only a strictly larger value replaces the max, so
     ties go to the first max, as in the reference. Flat views and unsigned
     offsets as in im2col; the common 2x2 window with stride 2 has its own
-    loop with the four comparisons written out.
+    loop (``_maxpool_2x2``).
     """
     N, C, H, W = x.shape
     _, _, H_out, W_out = out.shape
     xf, of, af = x.reshape(-1), out.reshape(-1), argmax.reshape(-1)  # flat views
+    if size == 2 and stride == 2:
+        _maxpool_2x2(xf, N * C, H, W, H_out, W_out, of, af)
+        return
     for plane in range(N * C):
         base, obase = plane * H * W, plane * H_out * W_out
         for oh in range(H_out):
@@ -171,20 +174,36 @@ def maxpool2d_forward(x, size, stride, out, argmax):
                 h0, w0 = oh * stride, ow * stride
                 where = h0 * W + w0  # in the plane
                 best = xf[uintp(base + where)]
-                if size == 2:
-                    for k in (where + 1, where + W, where + W + 1):
+                for i in range(size):
+                    for j in range(size):
+                        k = (h0 + i) * W + w0 + j
                         v = xf[uintp(base + k)]
                         if v > best:
                             best, where = v, k
-                else:
-                    for i in range(size):
-                        for j in range(size):
-                            k = (h0 + i) * W + w0 + j
-                            v = xf[uintp(base + k)]
-                            if v > best:
-                                best, where = v, k
                 of[uintp(obase + oh * W_out + ow)] = best
                 af[uintp(obase + oh * W_out + ow)] = where
+
+
+@njit(cache=True)
+def _maxpool_2x2(xf, planes, H, W, H_out, W_out, of, af):
+    """maxpool2d_forward for 2x2 windows, stride 2, on flat views: the window
+    (a b / c d) as max(max(a, b), max(c, d)), each by a strict > so ties go
+    to the first in a, b, c, d order; selects rather than branches (where the
+    max sits is a branch the CPU mispredicts)."""
+    for plane in range(planes):
+        base, obase = plane * H * W, plane * H_out * W_out
+        for oh in range(H_out):
+            for ow in range(W_out):
+                k = 2 * oh * W + 2 * ow  # a, in the plane
+                a, b = xf[uintp(base + k)], xf[uintp(base + k + 1)]
+                c, d = xf[uintp(base + k + W)], xf[uintp(base + k + W + 1)]
+                m1 = b if b > a else a
+                i1 = k + 1 if b > a else k
+                m2 = d if d > c else c
+                i2 = k + W + 1 if d > c else k + W
+                q = uintp(obase + oh * W_out + ow)
+                of[q] = m2 if m2 > m1 else m1
+                af[q] = i2 if m2 > m1 else i1
 
 
 @njit(cache=True)
