@@ -383,6 +383,37 @@ def test_numba_conv_stacks_train_with_blas_on_one_thread_and_restore_it(monkeypa
     assert not isinstance(Sequential(tiny_cnn(), backend="numpy")._trainer, NumbaConvTrainer)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_numba_conv_trainer_step_matches_the_layer_by_layer_loop(dtype):
+    # NumbaConvTrainer calls the kernel pairs without Layer.forward/backward and skips the
+    # first layer's dx: the same weights as LayerwiseTrainer's loop, BatchNorm and Dropout included
+    from nnlib.backends.layerwise import LayerwiseTrainer
+    from nnlib.backends.numba_conv_trainer import NumbaConvTrainer
+    from nnlib.layers import BatchNorm, Dropout
+
+    rng = np.random.default_rng(11)
+    X, y = rng.standard_normal((24, 2, 6, 6)).astype(dtype), rng.integers(0, 3, size=24)
+
+    def model(trainer):
+        layers = [Conv2D(2, 3, 3, padding=1), BatchNorm(3), ReLU(), MaxPool2D(2),
+                  Conv2D(3, 4, 3, stride=1, padding=1), ReLU(), Flatten(), Dropout(0.25),
+                  Dense(4 * 3 * 3, 3)]
+        net = Sequential(layers, backend="numba", seed=2)
+        if trainer is LayerwiseTrainer:
+            net._trainer = LayerwiseTrainer(net.layers, "numba")
+        return net
+
+    lean, reference = model(NumbaConvTrainer), model(LayerwiseTrainer)
+    assert isinstance(lean._trainer, NumbaConvTrainer)
+    for net in (lean, reference):
+        net.fit(X, y, epochs=2, batch_size=8, optimizer=SGD(lr=0.1, momentum=0.9), verbose=False)
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    for mine, ref in zip(lean.parameters() + lean.layers[1].buffers(),
+                         reference.parameters() + reference.layers[1].buffers()):
+        assert mine.dtype == dtype
+        np.testing.assert_allclose(mine, ref, rtol=tol, atol=tol)
+
+
 def test_the_digits_come_as_nchw_images_too():
     from nnlib.data import load_digit_images
 
