@@ -139,10 +139,26 @@ def test_numba_conv_matches_reference_on_random_shapes(rng, dtype, tol):
             np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+def test_numba_param_gradients_without_dx_match_reference(rng, dtype, tol):
+    # the first layer's backward in NumbaConvTrainer: dW, db alone
+    for _ in range(6):
+        x, Wt, b, stride, padding = conv_data(rng, random_conv_case(rng), dtype)
+        out, cache = F.conv2d_forward(x, Wt, b, stride, padding)
+        dout = rng.standard_normal(out.shape).astype(dtype)
+        _, dW, db = F.conv2d_backward(dout, cache)
+        _, numba_cache = numba_conv.conv2d_forward(x, Wt, b, stride, padding)
+        got = numba_conv.conv2d_param_gradients(dout, numba_cache)
+        for ref, mine in zip((dW, db), got):
+            assert mine.dtype == dtype
+            np.testing.assert_allclose(mine, ref, rtol=tol, atol=tol)
+
+
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 1e-6)])
 def test_numba_maxpool_matches_reference_on_random_shapes(rng, dtype, tol):
-    for _ in range(12):
+    for k in range(12):
         size, stride = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        size, stride = (2, 2) if k < 2 else (size, stride)  # the kernel's 2x2 fast path, surely
         shape = (int(rng.integers(1, 4)), int(rng.integers(1, 4)),
                  size + stride * int(rng.integers(0, 3)), size + stride * int(rng.integers(0, 3)))
         x = rng.standard_normal(shape).astype(dtype)
@@ -344,7 +360,7 @@ def test_importing_the_layers_and_numba_kernels_does_not_import_numba_cuda():
 def test_numba_conv_stacks_train_with_blas_on_one_thread_and_restore_it(monkeypatch):
     from threadpoolctl import threadpool_info
 
-    from nnlib.backends import layerwise
+    from nnlib.backends import layerwise, numba_conv_trainer
     from nnlib.backends.numba_conv_trainer import NumbaConvTrainer
 
     def blas_threads():
@@ -352,17 +368,50 @@ def test_numba_conv_stacks_train_with_blas_on_one_thread_and_restore_it(monkeypa
 
     before = blas_threads()
     seen = []
-    original = layerwise.forward
-    monkeypatch.setattr(layerwise, "forward", lambda *a, **k: (seen.append(blas_threads()), original(*a, **k))[1])
+    for module, name in ((layerwise, "forward"), (numba_conv_trainer, "train_step")):  # predict, fit
+        original = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _f=original, **k: (seen.append(blas_threads()), _f(*a, **k))[1])
     X, y = tiny_data()
     model = Sequential(tiny_cnn(), backend="numba", seed=5)
     model.fit(X, y, epochs=1, batch_size=4, verbose=False)
     model.predict_proba(X)
     assert isinstance(model._trainer, NumbaConvTrainer)
-    assert seen and all(threads == [1] for threads in seen)  # every forward, in fit and predict
+    assert len(seen) == 2 + 1  # 2 mini-batches in fit, 1 in predict
+    assert all(threads == [1] for threads in seen)  # every forward, in fit and predict
     assert blas_threads() == before  # the user's setting is back
     assert NumbaConvTrainer.build([Dense(4, 2)]) is None
     assert not isinstance(Sequential(tiny_cnn(), backend="numpy")._trainer, NumbaConvTrainer)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_numba_conv_trainer_step_matches_the_layer_by_layer_loop(dtype):
+    # NumbaConvTrainer calls the kernel pairs without Layer.forward/backward and skips the
+    # first layer's dx: the same weights as LayerwiseTrainer's loop, BatchNorm and Dropout included
+    from nnlib.backends.layerwise import LayerwiseTrainer
+    from nnlib.backends.numba_conv_trainer import NumbaConvTrainer
+    from nnlib.layers import BatchNorm, Dropout
+
+    rng = np.random.default_rng(11)
+    X, y = rng.standard_normal((24, 2, 6, 6)).astype(dtype), rng.integers(0, 3, size=24)
+
+    def model(trainer):
+        layers = [Conv2D(2, 3, 3, padding=1), BatchNorm(3), ReLU(), MaxPool2D(2),
+                  Conv2D(3, 4, 3, stride=1, padding=1), ReLU(), Flatten(), Dropout(0.25),
+                  Dense(4 * 3 * 3, 3)]
+        net = Sequential(layers, backend="numba", seed=2)
+        if trainer is LayerwiseTrainer:
+            net._trainer = LayerwiseTrainer(net.layers, "numba")
+        return net
+
+    lean, reference = model(NumbaConvTrainer), model(LayerwiseTrainer)
+    assert isinstance(lean._trainer, NumbaConvTrainer)
+    for net in (lean, reference):
+        net.fit(X, y, epochs=2, batch_size=8, optimizer=SGD(lr=0.1, momentum=0.9), verbose=False)
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    for mine, ref in zip(lean.parameters() + lean.layers[1].buffers(),
+                         reference.parameters() + reference.layers[1].buffers()):
+        assert mine.dtype == dtype
+        np.testing.assert_allclose(mine, ref, rtol=tol, atol=tol)
 
 
 def test_the_digits_come_as_nchw_images_too():

@@ -38,8 +38,19 @@ def conv2d_backward(dout, cache):
     dcols = np.empty_like(cols)
     dx, dW = np.empty(x_shape, dtype=W.dtype), np.empty_like(W)
     db = np.empty(W.shape[0], dtype=W.dtype)
-    conv_cpu.conv2d_backward(dout, cols, W, stride, padding, dout_cols, dcols, dx, dW, db)
+    conv_cpu.conv2d_backward(dout, cols, W, stride, padding, dout_cols, dcols, dx, dW, db, True)
     return dx, dW, db
+
+
+def conv2d_param_gradients(dout, cache):
+    """(dW, db) alone: ``conv2d_backward`` without dx, for a first layer (its input is data)."""
+    _, cols, W, stride, padding = cache
+    dout = np.ascontiguousarray(dout, dtype=W.dtype)
+    dout_cols = np.empty((W.shape[0], cols.shape[1]), dtype=W.dtype)
+    dW, db = np.empty_like(W), np.empty(W.shape[0], dtype=W.dtype)
+    no_dcols, no_dx = np.empty((0, 0), dtype=W.dtype), np.empty((0, 0, 0, 0), dtype=W.dtype)
+    conv_cpu.conv2d_backward(dout, cols, W, stride, padding, dout_cols, no_dcols, no_dx, dW, db, False)
+    return dW, db
 
 
 def maxpool2d_forward(x, size=2, stride=2):
