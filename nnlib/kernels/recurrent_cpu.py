@@ -84,25 +84,33 @@ def lstm_forward(x2, Wx, Wh, b, gates, c, h, tmp):
 
     x2 (T*N, D); gates (T, N, 4H) receives i, f, o, g after their
     nonlinearities; c, h (T+1, N, H) with c[0], h[0] given; tmp (N, 4H).
-    c_t = f * c_{t-1} + i * g, h_t = o * tanh(c_t). Per row, three simple
-    loops (the sigmoid blocks i, f, o side by side, then g, then the cell)
-    rather than one: a loop with one formula is what the compiler vectorises.
+    c_t = f * c_{t-1} + i * g, h_t = o * tanh(c_t). Per row, a chain of
+    simple loops (add, sigmoid of i, f, o side by side, tanh of g, the cell,
+    tanh of the cell, h) rather than one: a loop with one formula over one or
+    two arrays is what the compiler vectorises. Merging them cost 2x here
+    (chapter 9's model: 5.5 ms -> 2.4 ms of gate loops per batch of 32).
     """
     T, N, H = h.shape[0] - 1, h.shape[1], h.shape[2]
+    tc = np.empty(H, dtype=h.dtype)  # tanh(c_t) of one row
     np.dot(x2, Wx, gates.reshape(T * N, 4 * H))  # x_t Wx for every step, (T*N, 4H)
     for t in range(T):
         np.dot(h[t], Wh, tmp)
         for n in range(N):
             a, a_h = gates[t, n], tmp[n]  # (4H,) rows
+            for k in range(4 * H):  # pre-activations
+                a[k] += a_h[k] + b[k]
+            ifo, g = a[:3 * H], a[3 * H:]
             for k in range(3 * H):  # i, f, o
-                a[k] = stable_sigmoid(a[k] + a_h[k] + b[k])
-            for k in range(3 * H, 4 * H):  # g
-                a[k] = fast_tanh(a[k] + a_h[k] + b[k])
+                ifo[k] = stable_sigmoid(ifo[k])
+            for k in range(H):
+                g[k] = fast_tanh(g[k])
             c_prev, ct, ht = c[t, n], c[t + 1, n], h[t + 1, n]  # (H,) rows
             for k in range(H):
-                cv = a[H + k] * c_prev[k] + a[k] * a[3 * H + k]
-                ct[k] = cv
-                ht[k] = a[2 * H + k] * fast_tanh(cv)
+                ct[k] = a[H + k] * c_prev[k] + a[k] * g[k]
+            for k in range(H):
+                tc[k] = fast_tanh(ct[k])
+            for k in range(H):
+                ht[k] = a[2 * H + k] * tc[k]
 
 
 @njit(cache=True, error_model="numpy")
@@ -113,23 +121,30 @@ def lstm_backward(dh, x2, Wx, Wh, gates, c, h, da, dh_next, dc_next,
     dh (T, N, H); gates (T, N, 4H), c and h (T+1, N, H) from the forward.
     Buffers da (T, N, 4H), dh_next, dc_next (N, H); dh_next ends holding dL/dh_0.
     Writes dx2 (T*N, D), dWx (D, 4H), dWh (H, 4H), db (4H,).
+    Per row, tanh(c_t) first in a loop of its own, then the gate gradients
+    on (H,) row views: with tanh inside and 3-D indexing, the loop was not
+    vectorised (7.2 ms -> 1.7 ms per batch of chapter 9's model).
     """
     T, N, H = dh.shape
     dh_next[:] = 0.0
     dc_next[:] = 0.0
+    tc = np.empty(H, dtype=c.dtype)  # tanh(c_t) of one row
     for t in range(T - 1, -1, -1):
-        gt, dat = gates[t], da[t]
+        dat = da[t]
         for n in range(N):
+            g4, d4 = gates[t, n], dat[n]  # (4H,) rows
+            c_t, c_prev, dh_t, dh_n, dc_n = c[t + 1, n], c[t, n], dh[t, n], dh_next[n], dc_next[n]
             for k in range(H):
-                i, f, o, g = gt[n, k], gt[n, H + k], gt[n, 2 * H + k], gt[n, 3 * H + k]
-                tc = fast_tanh(c[t + 1, n, k])
-                dht = dh[t, n, k] + dh_next[n, k]
-                dc = dc_next[n, k] + dht * o * (1.0 - tc * tc)
-                dat[n, k] = dc * g * i * (1.0 - i)
-                dat[n, H + k] = dc * c[t, n, k] * f * (1.0 - f)
-                dat[n, 2 * H + k] = dht * tc * o * (1.0 - o)
-                dat[n, 3 * H + k] = dc * i * (1.0 - g * g)
-                dc_next[n, k] = dc * f
+                tc[k] = fast_tanh(c_t[k])
+            for k in range(H):
+                i, f, o, g = g4[k], g4[H + k], g4[2 * H + k], g4[3 * H + k]
+                dht = dh_t[k] + dh_n[k]
+                dc = dc_n[k] + dht * o * (1.0 - tc[k] * tc[k])
+                d4[k] = dc * g * i * (1.0 - i)
+                d4[H + k] = dc * c_prev[k] * f * (1.0 - f)
+                d4[2 * H + k] = dht * tc[k] * o * (1.0 - o)
+                d4[3 * H + k] = dc * i * (1.0 - g * g)
+                dc_n[k] = dc * f
         np.dot(dat, Wh.T, dh_next)
     da2 = da.reshape(T * N, 4 * H)  # (T*N, 4H), rows in x2's order
     np.dot(x2.T, da2, dWx)
