@@ -77,16 +77,16 @@ def rnn_forward(x, h0, Wx, Wh, b):
     return _batch_first(h), (x2, Wx, Wh, h)
 
 
-def rnn_backward(dh, cache):
-    """(dx, dh0, dWx, dWh, db) by ``recurrent_cpu.rnn_backward``."""
+def rnn_backward(dh, cache, need_dx=True):
+    """(dx, dh0, dWx, dWh, db) by ``recurrent_cpu.rnn_backward``; dx is None unless ``need_dx``."""
     x2, Wx, Wh, h = cache
     T, N, H = h.shape[0] - 1, h.shape[1], h.shape[2]
     dx2, dWx, dWh, db = _grads(x2, Wx, Wh)
     dz, dh0 = np.empty((T, N, H), dtype=Wx.dtype), np.empty((N, H), dtype=Wx.dtype)
     with _one_blas_thread():
         recurrent_cpu.rnn_backward(_upstream(dh, Wx.dtype), x2, Wx, Wh, h, dz, dh0,
-                                   dx2, dWx, dWh, db)
-    return _dx(dx2, T, N), dh0, dWx, dWh, db  # the kernel leaves dL/dh_0 in dh0
+                                   dx2, dWx, dWh, db, need_dx)
+    return _dx(dx2, T, N) if need_dx else None, dh0, dWx, dWh, db  # the kernel leaves dL/dh_0 in dh0
 
 
 def lstm_forward(x, h0, Wx, Wh, b):
@@ -102,8 +102,8 @@ def lstm_forward(x, h0, Wx, Wh, b):
     return _batch_first(h), (x2, Wx, Wh, gates, c, h)
 
 
-def lstm_backward(dh, cache):
-    """(dx, dh0, dWx, dWh, db) by ``recurrent_cpu.lstm_backward``."""
+def lstm_backward(dh, cache, need_dx=True):
+    """(dx, dh0, dWx, dWh, db) by ``recurrent_cpu.lstm_backward``; dx is None unless ``need_dx``."""
     x2, Wx, Wh, gates, c, h = cache
     T, N, H = h.shape[0] - 1, h.shape[1], h.shape[2]
     dx2, dWx, dWh, db = _grads(x2, Wx, Wh)
@@ -111,8 +111,8 @@ def lstm_backward(dh, cache):
     dh0, dc_next = np.empty((N, H), dtype=Wx.dtype), np.empty((N, H), dtype=Wx.dtype)
     with _one_blas_thread():
         recurrent_cpu.lstm_backward(_upstream(dh, Wx.dtype), x2, Wx, Wh, gates, c, h, da, dh0,
-                                    dc_next, dx2, dWx, dWh, db)
-    return _dx(dx2, T, N), dh0, dWx, dWh, db  # the kernel leaves dL/dh_0 in dh0
+                                    dc_next, dx2, dWx, dWh, db, need_dx)
+    return _dx(dx2, T, N) if need_dx else None, dh0, dWx, dWh, db  # the kernel leaves dL/dh_0 in dh0
 
 
 def time_dense_forward(x, W, b):

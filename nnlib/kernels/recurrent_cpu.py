@@ -46,12 +46,13 @@ def rnn_forward(x2, Wx, Wh, b, h, tmp):
 
 
 @njit(cache=True, error_model="numpy")
-def rnn_backward(dh, x2, Wx, Wh, h, dz, dh_next, dx2, dWx, dWh, db):
+def rnn_backward(dh, x2, Wx, Wh, h, dz, dh_next, dx2, dWx, dWh, db, need_dx=True):
     """Backpropagation through time.
 
     dh (T, N, H): dL/dh_t from the output; h (T+1, N, H) from the forward.
     Buffers dz (T, N, H), dh_next (N, H): it ends holding dL/dh_0.
-    Writes dx2 (T*N, D), dWx (D, H), dWh (H, H), db (H,).
+    Writes dx2 (T*N, D) (left untouched when ``need_dx`` is False: nothing
+    before a first layer needs it), dWx (D, H), dWh (H, H), db (H,).
     """
     T, N, H = dh.shape
     dh_next[:] = 0.0
@@ -64,7 +65,8 @@ def rnn_backward(dh, x2, Wx, Wh, h, dz, dh_next, dx2, dWx, dWh, db):
     dz2 = dz.reshape(T * N, H)  # (T*N, H), rows in x2's order
     np.dot(x2.T, dz2, dWx)
     np.dot(h[:T].reshape(T * N, H).T, dz2, dWh)  # sum_t h_{t-1}.T dz_t
-    np.dot(dz2, Wx.T, dx2)
+    if need_dx:
+        np.dot(dz2, Wx.T, dx2)
     _column_sums(dz2, db)
 
 
@@ -115,12 +117,12 @@ def lstm_forward(x2, Wx, Wh, b, gates, c, h, tmp):
 
 @njit(cache=True, error_model="numpy")
 def lstm_backward(dh, x2, Wx, Wh, gates, c, h, da, dh_next, dc_next,
-                  dx2, dWx, dWh, db):
+                  dx2, dWx, dWh, db, need_dx=True):
     """Backpropagation through time for the LSTM (formulas: ``functional.lstm_backward``).
 
     dh (T, N, H); gates (T, N, 4H), c and h (T+1, N, H) from the forward.
     Buffers da (T, N, 4H), dh_next, dc_next (N, H); dh_next ends holding dL/dh_0.
-    Writes dx2 (T*N, D), dWx (D, 4H), dWh (H, 4H), db (4H,).
+    Writes dx2 (T*N, D) (only if ``need_dx``), dWx (D, 4H), dWh (H, 4H), db (4H,).
     Per row, tanh(c_t) first in a loop of its own, then the gate gradients
     on (H,) row views: with tanh inside and 3-D indexing, the loop was not
     vectorised (7.2 ms -> 1.7 ms per batch of chapter 9's model).
@@ -149,5 +151,6 @@ def lstm_backward(dh, x2, Wx, Wh, gates, c, h, da, dh_next, dc_next,
     da2 = da.reshape(T * N, 4 * H)  # (T*N, 4H), rows in x2's order
     np.dot(x2.T, da2, dWx)
     np.dot(h[:T].reshape(T * N, H).T, da2, dWh)  # sum_t h_{t-1}.T da_t
-    np.dot(da2, Wx.T, dx2)
+    if need_dx:  # for a first layer, 1/3 of the input's products saved
+        np.dot(da2, Wx.T, dx2)
     _column_sums(da2, db)
