@@ -16,19 +16,35 @@ they are:
 import numpy as np
 from numba import njit
 
-from nnlib.kernels.cpu import stable_sigmoid
+from nnlib.kernels.fast_exp import exp_nonpositive_like
+
+# 1 and 2 as float32: exact in either precision, so float32 * ONE stays float32
+# (a float64 literal would turn every float32 gate computation into float64)
+ONE, TWO = np.float32(1.0), np.float32(2.0)
+
+
+@njit(cache=True, error_model="numpy")
+def gate_sigmoid(z):
+    """``cpu.stable_sigmoid`` in z's own precision: float32 gates use the float32 exp.
+
+    In float32, twice as many numbers fit a SIMD register and the exp's
+    polynomial is half as long: the LSTM's gate loops ran about 3x faster
+    than with the float64 sigmoid (results within a few float32 ulp).
+    """
+    e = exp_nonpositive_like(-abs(z))  # in [0, 1]
+    return (ONE if z >= 0 else e) / (ONE + e)
 
 
 @njit(cache=True, error_model="numpy")
 def fast_tanh(z):
-    """tanh(z) = 2 sigmoid(2z) - 1, with the vectorisable ``cpu.stable_sigmoid``.
+    """tanh(z) = 2 sigmoid(2z) - 1, with the vectorisable ``gate_sigmoid``.
 
     math.tanh is a call into the C maths library, one number per call,
     which keeps a loop from using SIMD; this form made the LSTM's gate loop
-    about 3x faster. Absolute error < 4e-16 (the relative error near 0 is
-    larger, which the products and sums it feeds do not notice).
+    about 3x faster. Absolute error < 4e-16 in float64 (the relative error
+    near 0 is larger, which the products and sums it feeds do not notice).
     """
-    return 2.0 * stable_sigmoid(2.0 * z) - 1.0
+    return TWO * gate_sigmoid(TWO * z) - ONE
 
 
 # ------------------------------------------------------------------ RNN
@@ -60,7 +76,7 @@ def rnn_backward(dh, x2, Wx, Wh, h, dz, dh_next, dx2, dWx, dWh, db, need_dx=True
         ht, dzt = h[t + 1], dz[t]
         for n in range(N):
             for k in range(H):
-                dzt[n, k] = (dh[t, n, k] + dh_next[n, k]) * (1.0 - ht[n, k] * ht[n, k])
+                dzt[n, k] = (dh[t, n, k] + dh_next[n, k]) * (ONE - ht[n, k] * ht[n, k])
         np.dot(dzt, Wh.T, dh_next)
     dz2 = dz.reshape(T * N, H)  # (T*N, H), rows in x2's order
     np.dot(x2.T, dz2, dWx)
@@ -103,7 +119,7 @@ def lstm_forward(x2, Wx, Wh, b, gates, c, h, tmp):
                 a[k] += a_h[k] + b[k]
             ifo, g = a[:3 * H], a[3 * H:]
             for k in range(3 * H):  # i, f, o
-                ifo[k] = stable_sigmoid(ifo[k])
+                ifo[k] = gate_sigmoid(ifo[k])
             for k in range(H):
                 g[k] = fast_tanh(g[k])
             c_prev, ct, ht = c[t, n], c[t + 1, n], h[t + 1, n]  # (H,) rows
@@ -141,11 +157,11 @@ def lstm_backward(dh, x2, Wx, Wh, gates, c, h, da, dh_next, dc_next,
             for k in range(H):
                 i, f, o, g = g4[k], g4[H + k], g4[2 * H + k], g4[3 * H + k]
                 dht = dh_t[k] + dh_n[k]
-                dc = dc_n[k] + dht * o * (1.0 - tc[k] * tc[k])
-                d4[k] = dc * g * i * (1.0 - i)
-                d4[H + k] = dc * c_prev[k] * f * (1.0 - f)
-                d4[2 * H + k] = dht * tc[k] * o * (1.0 - o)
-                d4[3 * H + k] = dc * i * (1.0 - g * g)
+                dc = dc_n[k] + dht * o * (ONE - tc[k] * tc[k])
+                d4[k] = dc * g * i * (ONE - i)
+                d4[H + k] = dc * c_prev[k] * f * (ONE - f)
+                d4[2 * H + k] = dht * tc[k] * o * (ONE - o)
+                d4[3 * H + k] = dc * i * (ONE - g * g)
                 dc_n[k] = dc * f
         np.dot(dat, Wh.T, dh_next)
     da2 = da.reshape(T * N, 4 * H)  # (T*N, 4H), rows in x2's order
