@@ -116,7 +116,7 @@ def lstm_forward(x2, Wx, Wh, b, gates, c, h, tmp):
         for n in range(N):
             a, a_h = gates[t, n], tmp[n]  # (4H,) rows
             for k in range(4 * H):  # pre-activations
-                a[k] += a_h[k] + b[k]
+                a[k] = a[k] + a_h[k] + b[k]  # in the order of the reference
             ifo, g = a[:3 * H], a[3 * H:]
             for k in range(3 * H):  # i, f, o
                 ifo[k] = gate_sigmoid(ifo[k])
