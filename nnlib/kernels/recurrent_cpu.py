@@ -97,10 +97,11 @@ def _column_sums(a, out):
 
 # ----------------------------------------------------------------- LSTM
 @njit(cache=True, error_model="numpy")
-def lstm_forward(x2, Wx, Wh, b, gates, c, h, tmp):
+def lstm_forward(Wh, b, gates, c, h, tmp):
     """One LSTM over T steps, gate blocks i, f, o, g.
 
-    x2 (T*N, D); gates (T, N, 4H) receives i, f, o, g after their
+    gates (T, N, 4H) holds x_t Wx on entry (the caller's one product over
+    all steps, ``matmul``) and receives i, f, o, g after their
     nonlinearities; c, h (T+1, N, H) with c[0], h[0] given; tmp (N, 4H).
     c_t = f * c_{t-1} + i * g, h_t = o * tanh(c_t). Per row, a chain of
     simple loops (add, sigmoid of i, f, o side by side, tanh of g, the cell,
@@ -110,7 +111,6 @@ def lstm_forward(x2, Wx, Wh, b, gates, c, h, tmp):
     """
     T, N, H = h.shape[0] - 1, h.shape[1], h.shape[2]
     tc = np.empty(H, dtype=h.dtype)  # tanh(c_t) of one row
-    np.dot(x2, Wx, gates.reshape(T * N, 4 * H))  # x_t Wx for every step, (T*N, 4H)
     for t in range(T):
         np.dot(h[t], Wh, tmp)
         for n in range(N):
@@ -132,13 +132,14 @@ def lstm_forward(x2, Wx, Wh, b, gates, c, h, tmp):
 
 
 @njit(cache=True, error_model="numpy")
-def lstm_backward(dh, x2, Wx, Wh, gates, c, h, da, dh_next, dc_next,
-                  dx2, dWx, dWh, db, need_dx=True):
+def lstm_backward(dh, Wh, gates, c, da, dh_next, dc_next, db):
     """Backpropagation through time for the LSTM (formulas: ``functional.lstm_backward``).
 
-    dh (T, N, H); gates (T, N, 4H), c and h (T+1, N, H) from the forward.
-    Buffers da (T, N, 4H), dh_next, dc_next (N, H); dh_next ends holding dL/dh_0.
-    Writes dx2 (T*N, D) (only if ``need_dx``), dWx (D, 4H), dWh (H, 4H), db (4H,).
+    dh (T, N, H); gates (T, N, 4H), c (T+1, N, H) from the forward.
+    Writes da (T, N, 4H) = dL/d(pre-activations) and db (4H,); buffers
+    dh_next, dc_next (N, H): dh_next ends holding dL/dh_0. The caller then
+    gets dWx = x.T da, dWh = h_{t-1}.T da and dx = da Wx.T as single
+    products over all steps (``matmul``).
     Per row, tanh(c_t) first in a loop of its own, then the gate gradients
     on (H,) row views: with tanh inside and 3-D indexing, the loop was not
     vectorised (7.2 ms -> 1.7 ms per batch of chapter 9's model).
@@ -164,9 +165,16 @@ def lstm_backward(dh, x2, Wx, Wh, gates, c, h, da, dh_next, dc_next,
                 d4[3 * H + k] = dc * i * (ONE - g * g)
                 dc_n[k] = dc * f
         np.dot(dat, Wh.T, dh_next)
-    da2 = da.reshape(T * N, 4 * H)  # (T*N, 4H), rows in x2's order
-    np.dot(x2.T, da2, dWx)
-    np.dot(h[:T].reshape(T * N, H).T, da2, dWh)  # sum_t h_{t-1}.T da_t
-    if need_dx:  # for a first layer, 1/3 of the input's products saved
-        np.dot(da2, Wx.T, dx2)
+    da2 = da.reshape(T * N, 4 * H)  # (T*N, 4H)
     _column_sums(da2, db)
+
+
+@njit(cache=True)
+def matmul(a, b, out):
+    """out = a @ b with the BLAS the kernels use (SciPy's, through Numba's np.dot).
+
+    The LSTM's products over all T steps at once (x Wx, x.T da, h.T da,
+    da Wx.T): (T*N, .) rows, big enough to share between BLAS threads, so
+    the wrapper calls them outside the one-thread limit of the time loops.
+    """
+    np.dot(a, b, out)
