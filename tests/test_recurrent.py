@@ -112,6 +112,19 @@ def test_numba_backward_without_dx_gives_the_reference_weight_gradients(rng, nam
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("flops", [0.0, np.inf], ids=["shared", "one-thread"])
+def test_lstm_products_match_reference_on_either_thread_path(rng, monkeypatch, flops):
+    """Both branches of ``_product`` (big products at BLAS's threads, small ones at one)."""
+    monkeypatch.setattr(numba_recurrent, "SHARED_PRODUCT_FLOPS", flops)
+    args = random_args(rng, "lstm", 4, 6, 5, 3, np.float64)
+    dh = rng.normal(size=(4, 6, 3))
+    ref = F.lstm_backward(dh, F.lstm_forward(*args)[1])
+    h, cache = numba_recurrent.lstm_forward(*args)
+    np.testing.assert_allclose(h, F.lstm_forward(*args)[0], rtol=1e-10, atol=1e-12)
+    for a, b in zip(numba_recurrent.lstm_backward(dh, cache), ref):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
 @pytest.mark.parametrize("name", LAYERS)
 def test_layer_backward_skips_dx_only_when_asked(rng, name):
     layer = with_random_bias(LAYERS[name](3, 4, return_sequences=True, seed=1), rng)
