@@ -7,11 +7,15 @@ they are:
 - x2: (T * N, D), the rows of step t are x2[t * N:(t + 1) * N];
 - h, c: (T + 1, N, H), h[0] = h_0 and c[0] = 0 (the initial state), h[t + 1] = h_t;
 - the input's contribution x_t Wx is one matrix product for all the steps
-  (before the time loop); inside the loop only h_{t-1} Wh is left (np.dot
-  into a buffer), then one fused loop adds the bias and applies the gates'
-  nonlinearities and the cell update;
+  (before the time loop; for the LSTM the wrapper makes it with ``matmul``,
+  outside the loop's one-BLAS-thread limit); inside the loop only
+  h_{t-1} Wh is left (np.dot into a buffer), then short loops add the bias
+  and apply the gates' nonlinearities and the cell update;
 - backward: the loop only carries dL/dh (and dL/dc) back one step; the
-  weight gradients and dx are then single products over all the steps.
+  weight gradients and dx are then single products over all the steps
+  (for the LSTM again made by the wrapper, and dx only when asked for);
+- the gates' sigmoid and tanh compute in the arrays' precision (the
+  float32 exp of ``fast_exp`` for float32).
 """
 import numpy as np
 from numba import njit
