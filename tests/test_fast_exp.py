@@ -4,7 +4,7 @@ import pytest
 from numba import njit
 
 from nnlib.kernels import cpu
-from nnlib.kernels.fast_exp import exp_nonpositive
+from nnlib.kernels.fast_exp import exp_nonpositive, exp_nonpositive32, exp_nonpositive_like
 
 TINY = np.finfo(np.float64).tiny  # smallest normal float64
 
@@ -52,3 +52,25 @@ def test_sigmoid_kernel_matches_reference_on_extremes(dtype, rtol):
     nan = np.array([[np.nan]], dtype=dtype)
     cpu.activate(nan, cpu.SIGMOID)
     assert np.isnan(nan[0, 0])  # a diverged layer stays visible
+
+
+@njit(cache=True)
+def _exp32_all(x, out):
+    for i in range(x.size):
+        out[i] = exp_nonpositive_like(x[i])  # float32 in: the float32 exp
+
+
+def test_float32_exp_within_2_ulp_of_numpy_and_keeps_float32():
+    rng = np.random.default_rng(1)
+    x = -np.concatenate([rng.random(200_000) * 87, np.linspace(0, 1, 5001),
+                         rng.random(5000) * 1e-6, [0.0, 0.5 * np.log(2)]]).astype(np.float32)
+    got = np.empty_like(x)
+    _exp32_all(x, got)
+    assert got.dtype == np.float32
+    expected = np.exp(x.astype(np.float64))
+    ulps = np.abs(got - expected) / np.spacing(expected.astype(np.float32)).astype(np.float64)
+    assert ulps.max() <= 2
+    assert np.isclose(exp_nonpositive32(np.float32(-1.0)), np.exp(-1.0), rtol=2.4e-7)
+    assert exp_nonpositive32(np.float32(0.0)) == 1.0
+    assert exp_nonpositive32(np.float32(-200.0)) < 1e-37  # clamped at -87: tiny, not garbage
+    assert np.isnan(exp_nonpositive32(np.float32(np.nan)))

@@ -98,6 +98,49 @@ def test_numba_matches_reference_on_random_shapes(rng, name, dtype):
             np.testing.assert_allclose(got, ref, **tol)
 
 
+@pytest.mark.parametrize("name", PAIRS)
+def test_numba_backward_without_dx_gives_the_reference_weight_gradients(rng, name):
+    """need_dx=False (a first layer in training) skips dx only: the rest still match F."""
+    args = random_args(rng, name, 3, 5, 4, 6, np.float64)
+    h, cache = getattr(F, f"{name}_forward")(*args)
+    dh = rng.normal(size=h.shape)
+    ref = getattr(F, f"{name}_backward")(dh, cache)
+    _, cache = getattr(numba_recurrent, f"{name}_forward")(*args)
+    got = getattr(numba_recurrent, f"{name}_backward")(dh, cache, need_dx=False)
+    assert got[0] is None
+    for a, b in zip(got[1:], ref[1:]):  # dh0, dWx, dWh, db
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("flops", [0.0, np.inf], ids=["shared", "one-thread"])
+def test_lstm_products_match_reference_on_either_thread_path(rng, monkeypatch, flops):
+    """Both branches of ``_product`` (big products at BLAS's threads, small ones at one)."""
+    monkeypatch.setattr(numba_recurrent, "SHARED_PRODUCT_FLOPS", flops)
+    args = random_args(rng, "lstm", 4, 6, 5, 3, np.float64)
+    dh = rng.normal(size=(4, 6, 3))
+    ref = F.lstm_backward(dh, F.lstm_forward(*args)[1])
+    h, cache = numba_recurrent.lstm_forward(*args)
+    np.testing.assert_allclose(h, F.lstm_forward(*args)[0], rtol=1e-10, atol=1e-12)
+    for a, b in zip(numba_recurrent.lstm_backward(dh, cache), ref):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_layer_backward_skips_dx_only_when_asked(rng, name):
+    layer = with_random_bias(LAYERS[name](3, 4, return_sequences=True, seed=1), rng)
+    x, dout = rng.normal(size=(2, 5, 3)), rng.normal(size=(2, 5, 4))
+    layer.forward(x, backend="numba", training=True)
+    dx = layer.backward(dout)
+    grads = [g.copy() for g in layer.gradients()]
+    assert dx.shape == x.shape
+    assert layer.backward(dout, need_dx=False) is None
+    for a, b in zip(layer.gradients(), grads):
+        np.testing.assert_array_equal(a, b)
+    model = Sequential([LAYERS[name](3, 4), Dense(4, 2)], seed=0)  # Model.backward: dx for a GAN
+    model.forward(x)
+    assert model.backward(rng.normal(size=(2, 2))).shape == x.shape
+
+
 def test_lstm_forget_gate_bias_starts_at_one():
     b = LSTM(3, 4, seed=0).b
     np.testing.assert_array_equal(b[4:8], 1.0)

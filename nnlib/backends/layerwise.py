@@ -19,10 +19,14 @@ def forward(layers, x, backend, training):
     return x
 
 
-def backward(layers, dout):
-    """Backpropagate dL/d(output) through the stack; fills every layer's gradients."""
-    for layer in reversed(layers):
-        dout = layer.backward(dout)
+def backward(layers, dout, need_dx=True):
+    """Backpropagate dL/d(output) through the stack; fills every layer's gradients.
+
+    Returns dL/d(input); with need_dx=False (training: nothing uses it) the
+    first layer may skip computing it and None comes back.
+    """
+    for k in range(len(layers) - 1, -1, -1):
+        dout = layers[k].backward(dout, need_dx=need_dx or k > 0)
     return dout
 
 
@@ -55,7 +59,7 @@ class LayerwiseTrainer:
             y_b = y_int[idx] if loss == "cross_entropy" else y_float[idx]
             out = forward(self.layers, X[idx], self.backend, training=True)
             loss_value, dout = loss_fn(out, y_b)
-            backward(self.layers, dout)
+            backward(self.layers, dout, need_dx=False)
             optimizer_step(self.layers, optimizer, self.backend)
             loss_sum += loss_value * len(idx)
             if loss == "cross_entropy":

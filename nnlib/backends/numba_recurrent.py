@@ -13,7 +13,12 @@ time loop calls BLAS once per step on products as small as (N, H) @ (H, 4H),
 which are too small to split across threads; the threads' hand-offs cost
 more than they save, and on a busy machine far more. Measured for chapter
 9's character model (2 cores, other jobs running): one epoch 4.5 s with one
-BLAS thread, 49 s with OpenBLAS's default two.
+BLAS thread, 49 s with OpenBLAS's default two. The LSTM's products over all
+steps at once (x Wx before the loop; dWx, dWh and dx after it; rows T*N =
+2048 there) are big enough to share, and run at BLAS's default threads
+when they are (``_product``: at least 50 MFLOP):
+chapter 9's epoch took 0.81 s instead of 0.96 s with them on two threads
+(2 cores, load about 2.7, same process, alternating rounds).
 """
 import functools
 
@@ -37,6 +42,23 @@ def _controller():
 
 def _one_blas_thread():
     return _controller().limit(limits=1, user_api="blas")
+
+
+SHARED_PRODUCT_FLOPS = 50e6  # products at least this big run at BLAS's default threads
+
+
+def _product(a, b, out):
+    """out = a @ b over all steps: at BLAS's default threads if big enough, else one thread.
+
+    A small product (the notebooks' toy tasks) is not worth the hand-off, and
+    on a busy machine threads wait for each other: chapter 9's notebooks ran
+    5x slower with every product shared.
+    """
+    if 2.0 * a.shape[0] * a.shape[1] * b.shape[1] >= SHARED_PRODUCT_FLOPS:
+        recurrent_cpu.matmul(a, b, out)
+    else:
+        with _one_blas_thread():
+            recurrent_cpu.matmul(a, b, out)
 
 
 def _time_major(x):
@@ -77,16 +99,16 @@ def rnn_forward(x, h0, Wx, Wh, b):
     return _batch_first(h), (x2, Wx, Wh, h)
 
 
-def rnn_backward(dh, cache):
-    """(dx, dh0, dWx, dWh, db) by ``recurrent_cpu.rnn_backward``."""
+def rnn_backward(dh, cache, need_dx=True):
+    """(dx, dh0, dWx, dWh, db) by ``recurrent_cpu.rnn_backward``; dx is None unless ``need_dx``."""
     x2, Wx, Wh, h = cache
     T, N, H = h.shape[0] - 1, h.shape[1], h.shape[2]
     dx2, dWx, dWh, db = _grads(x2, Wx, Wh)
     dz, dh0 = np.empty((T, N, H), dtype=Wx.dtype), np.empty((N, H), dtype=Wx.dtype)
     with _one_blas_thread():
         recurrent_cpu.rnn_backward(_upstream(dh, Wx.dtype), x2, Wx, Wh, h, dz, dh0,
-                                   dx2, dWx, dWh, db)
-    return _dx(dx2, T, N), dh0, dWx, dWh, db  # the kernel leaves dL/dh_0 in dh0
+                                   dx2, dWx, dWh, db, need_dx)
+    return _dx(dx2, T, N) if need_dx else None, dh0, dWx, dWh, db  # the kernel leaves dL/dh_0 in dh0
 
 
 def lstm_forward(x, h0, Wx, Wh, b):
@@ -97,22 +119,27 @@ def lstm_forward(x, h0, Wx, Wh, b):
     gates = np.empty((T, N, 4 * H), dtype=Wx.dtype)
     c, h = np.empty((T + 1, N, H), dtype=Wx.dtype), np.empty((T + 1, N, H), dtype=Wx.dtype)
     c[0], h[0] = 0.0, h0  # c_0, h_0
+    _product(x2, Wx, gates.reshape(T * N, 4 * H))  # x_t Wx for all steps
     with _one_blas_thread():
-        recurrent_cpu.lstm_forward(x2, Wx, Wh, b, gates, c, h, np.empty((N, 4 * H), dtype=Wx.dtype))
+        recurrent_cpu.lstm_forward(Wh, b, gates, c, h, np.empty((N, 4 * H), dtype=Wx.dtype))
     return _batch_first(h), (x2, Wx, Wh, gates, c, h)
 
 
-def lstm_backward(dh, cache):
-    """(dx, dh0, dWx, dWh, db) by ``recurrent_cpu.lstm_backward``."""
+def lstm_backward(dh, cache, need_dx=True):
+    """(dx, dh0, dWx, dWh, db) by ``recurrent_cpu.lstm_backward``; dx is None unless ``need_dx``."""
     x2, Wx, Wh, gates, c, h = cache
     T, N, H = h.shape[0] - 1, h.shape[1], h.shape[2]
     dx2, dWx, dWh, db = _grads(x2, Wx, Wh)
     da = np.empty((T, N, 4 * H), dtype=Wx.dtype)
     dh0, dc_next = np.empty((N, H), dtype=Wx.dtype), np.empty((N, H), dtype=Wx.dtype)
     with _one_blas_thread():
-        recurrent_cpu.lstm_backward(_upstream(dh, Wx.dtype), x2, Wx, Wh, gates, c, h, da, dh0,
-                                    dc_next, dx2, dWx, dWh, db)
-    return _dx(dx2, T, N), dh0, dWx, dWh, db  # the kernel leaves dL/dh_0 in dh0
+        recurrent_cpu.lstm_backward(_upstream(dh, Wx.dtype), Wh, gates, c, da, dh0, dc_next, db)
+    da2 = da.reshape(T * N, 4 * H)  # the products over all steps
+    _product(x2.T, da2, dWx)
+    _product(h[:T].reshape(T * N, H).T, da2, dWh)  # sum_t h_{t-1}.T da_t
+    if need_dx:  # not for a first layer: 1/3 of the input's products saved
+        _product(da2, Wx.T, dx2)
+    return _dx(dx2, T, N) if need_dx else None, dh0, dWx, dWh, db  # the kernel leaves dL/dh_0 in dh0
 
 
 def time_dense_forward(x, W, b):

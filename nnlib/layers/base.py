@@ -65,6 +65,7 @@ class Layer:
     _cache = None  # (backend, what forward saved for backward, output shape, output dtype)
     _own_init = False  # True when the user gave a seed or weights: a model keeps them
     keeps_shape = False  # True when the output has the input's shape (activations, Dropout, ...)
+    skips_dx = False  # True when the backward pair takes need_dx=False and then skips dL/dx
     _dtype = np.dtype(np.float64)  # of the parameters
 
     # ---- the pair, on a backend
@@ -97,8 +98,12 @@ class Layer:
         self._cache = (backend, cache, np.shape(out), np.asarray(out).dtype)
         return out
 
-    def backward(self, dout):
-        """Given dL/d(output): store the parameters' gradients and return dL/dx."""
+    def backward(self, dout, need_dx=True):
+        """Given dL/d(output): store the parameters' gradients and return dL/dx.
+
+        need_dx=False: the caller will not use dL/dx (the first layer, in
+        training); a layer whose pair can skip it (``skips_dx``) returns None.
+        """
         if self._cache is None:
             raise RuntimeError(
                 f"{self!r}.backward was called before forward; run forward(x) first "
@@ -107,7 +112,7 @@ class Layer:
         backend, cache, shape, dtype = self._cache
         dout = self._check_dout(dout, shape, dtype)
         _, bwd = self.kernel_pair(backend)
-        result = bwd(dout, cache)
+        result = bwd(dout, cache) if need_dx or not self.skips_dx else bwd(dout, cache, need_dx=False)
         if not self.param_names:
             return result
         dx, *grads = result

@@ -12,6 +12,7 @@ The layer runs its backend's pair ``<op>_forward(x, h0, Wx, Wh, b) ->
 ``_SequencePair``: it passes h0 = 0, keeps h or only h_T, and spreads dL/dh_T
 back over the steps.
 """
+import inspect
 import numbers
 
 import numpy as np
@@ -29,6 +30,7 @@ class _SequencePair:
 
     def __init__(self, forward, backward):
         self._forward, self._backward = forward, backward
+        self._skips_dx = "need_dx" in inspect.signature(backward).parameters  # the numba pair
 
     def forward(self, x, Wx, Wh, b, return_sequences):
         h0 = np.zeros((x.shape[0], Wh.shape[0]), dtype=Wx.dtype)  # (N, H): start at rest
@@ -36,14 +38,17 @@ class _SequencePair:
         out = h if return_sequences else np.ascontiguousarray(h[:, -1])  # (N, H)
         return out, (cache, h.shape, return_sequences)
 
-    def backward(self, dout, cache):
+    def backward(self, dout, cache, need_dx=True):
         inner, h_shape, return_sequences = cache
         if return_sequences:
             dh = dout  # (N, T, H)
         else:
             dh = np.zeros(h_shape, dtype=dout.dtype)  # (N, T, H): only h_T feeds the loss
             dh[:, -1] = dout
-        dx, _, dWx, dWh, db = self._backward(dh, inner)  # dh0 is not needed: h0 = 0 is fixed
+        if need_dx or not self._skips_dx:
+            dx, _, dWx, dWh, db = self._backward(dh, inner)  # dh0 is not needed: h0 = 0 is fixed
+        else:  # a first layer: no dx (1/3 of the input's products)
+            dx, _, dWx, dWh, db = self._backward(dh, inner, need_dx=False)
         return dx, dWx, dWh, db
 
 
@@ -52,6 +57,7 @@ class _Recurrent(Layer):
 
     n_gates = 1
     param_names = ("Wx", "Wh", "b")
+    skips_dx = True  # the pair takes need_dx (``_SequencePair.backward``)
     decayed = ("Wx", "Wh")
 
     def __init__(self, n_in, n_hidden, return_sequences=False, init="xavier", seed=None):
