@@ -83,6 +83,7 @@ $(BENCH_STAMP): $(STAMP)
 	@touch $@
 
 bench: $(BENCH_STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m bench tests  # the peers agree (needs PyTorch; make test deselects these)
 	$(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks.gpu  # prints SKIPPED and measures nothing without an NVIDIA GPU
 

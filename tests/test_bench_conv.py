@@ -1,4 +1,8 @@
-"""The convolution benchmark case (benchmarks/conv.py): the answer check and the bound's shapes; no timings asserted."""
+"""The convolution benchmark case (benchmarks/conv.py): the answer check and the bound's shapes; no timings asserted.
+
+Tests marked ``bench`` need PyTorch: ``make bench`` runs them (``pytest -m bench``) before it
+times anything; ``make test`` deselects them (pyproject's addopts), it never skips them.
+"""
 import numpy as np
 import pytest
 
@@ -13,8 +17,9 @@ def test_the_epochs_products_are_the_im2col_and_dense_shapes():
     assert (32, 256, 128) in shapes and (256, 32, 128) in shapes  # Dense 256 -> 128: forward, dW
 
 
+@pytest.mark.bench
 def test_both_peers_start_from_the_same_cnn():
-    torch = pytest.importorskip("torch")
+    import torch
     model = conv.nnlib_model(dropout=0.0)
     peer = conv.TorchCNN([p.copy() for p in model.parameters()], dropout=0.0)
     X, _ = conv.data()
@@ -23,8 +28,8 @@ def test_both_peers_start_from_the_same_cnn():
     np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.bench
 def test_the_answer_check_fails_when_the_peers_disagree(monkeypatch):
-    pytest.importorskip("torch")
     X, y = conv.data()
     X, y = X[:96], y[:96]
     assert np.isfinite(conv.check_answer(X, y))

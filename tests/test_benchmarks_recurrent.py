@@ -1,5 +1,4 @@
 """The recurrent benchmark (benchmarks/recurrent.py): answers checked, a tiny run, the command line."""
-import importlib.util
 import json
 
 import numpy as np
@@ -8,7 +7,6 @@ import pytest
 from benchmarks import __main__ as cli
 from benchmarks import recurrent
 
-HAS_TORCH = importlib.util.find_spec("torch") is not None
 
 
 def test_gate_order_round_trip():
@@ -24,13 +22,13 @@ def test_a_tiny_run_reports_nnlib():
     assert result["median_s"]["nnlib numba"] > 0
 
 
-@pytest.mark.skipif(not HAS_TORCH, reason="PyTorch is the peer (pip install -e '.[bench]')")
+@pytest.mark.bench  # needs PyTorch: run by make bench
 def test_torch_peers_train_the_same_epoch_as_nnlib():
     loss = recurrent.check_answers(list(recurrent.PEERS), n_windows=40)
     assert 3.0 < loss < np.log(71) + 0.2
 
 
-@pytest.mark.skipif(not HAS_TORCH, reason="PyTorch is the peer (pip install -e '.[bench]')")
+@pytest.mark.bench  # needs PyTorch: run by make bench
 def test_a_different_model_is_caught(monkeypatch):
     original = recurrent.TorchPeer.__init__
 
