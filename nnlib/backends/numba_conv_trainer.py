@@ -9,8 +9,8 @@ OpenBLAS splitting each of them over threads costs more than it gains: on
 the 2-core course machine an epoch of chapter 8's CNN took 0.2 s with one
 BLAS thread against 0.8-2.4 s with the default two (measured under load,
 2026-12-01). So this trainer runs each epoch (and each predict) with the
-BLAS libraries limited to one thread, through threadpoolctl, and restores
-the previous setting afterwards.
+BLAS libraries limited to one thread (``blas_threads.one_blas_thread``, shared
+with the recurrent layers), and restores the previous setting afterwards.
 
 Its epoch is LayerwiseTrainer's loop with two savings (``train_step``):
 the layers' kernel pairs are called directly, without the checks of
@@ -19,24 +19,12 @@ against every layer once, and each kernel's output is the next one's
 valid input), and a first Conv2D layer computes no dx (its input is the
 data, no layer needs that gradient).
 """
-import scipy.linalg.cython_blas  # noqa: F401 - loads the BLAS that Numba's np.dot calls, for threadpoolctl to see
-
 from nnlib.backends import numba_conv
+from nnlib.backends.blas_threads import one_blas_thread
 from nnlib.backends.layerwise import LayerwiseTrainer, optimizer_step
 
 # op -> backward without dx, for the first layer: (dout, cache) -> the parameters' gradients
 PARAM_GRADIENTS = {"conv2d": numba_conv.conv2d_param_gradients}
-
-_CONTROLLER = []  # one ThreadpoolController per process, made on first use (it scans the loaded libraries)
-
-
-def one_blas_thread():
-    """A context manager: the BLAS libraries (NumPy's and SciPy's OpenBLAS) on one thread inside it."""
-    if not _CONTROLLER:
-        from threadpoolctl import ThreadpoolController
-
-        _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0].limit(limits=1, user_api="blas")
 
 
 class NumbaConvTrainer(LayerwiseTrainer):

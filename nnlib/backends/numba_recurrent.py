@@ -20,28 +20,11 @@ when they are (``_product``: at least 50 MFLOP):
 chapter 9's epoch took 0.81 s instead of 0.96 s with them on two threads
 (2 cores, load about 2.7, same process, alternating rounds).
 """
-import functools
-
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 from nnlib.backends import numba_ops
+from nnlib.backends.blas_threads import one_blas_thread
 from nnlib.kernels import recurrent_cpu
-
-
-@functools.lru_cache(maxsize=1)
-def _controller():
-    """The BLAS libraries loaded in this process (found once: ~1 ms; a limit then costs ~15 us).
-
-    Numba's np.dot calls SciPy's BLAS (``scipy.linalg.cython_blas``), which is
-    imported here first so that the controller sees it, not only NumPy's.
-    """
-    import scipy.linalg.cython_blas  # noqa: F401  (loads the library the kernels call)
-    return ThreadpoolController()
-
-
-def _one_blas_thread():
-    return _controller().limit(limits=1, user_api="blas")
 
 
 SHARED_PRODUCT_FLOPS = 50e6  # products at least this big run at BLAS's default threads
@@ -57,7 +40,7 @@ def _product(a, b, out):
     if 2.0 * a.shape[0] * a.shape[1] * b.shape[1] >= SHARED_PRODUCT_FLOPS:
         recurrent_cpu.matmul(a, b, out)
     else:
-        with _one_blas_thread():
+        with one_blas_thread():
             recurrent_cpu.matmul(a, b, out)
 
 
@@ -94,7 +77,7 @@ def rnn_forward(x, h0, Wx, Wh, b):
     x2 = _time_major(np.asarray(x, dtype=Wx.dtype))  # (T*N, D)
     h = np.empty((T + 1, N, H), dtype=Wx.dtype)
     h[0] = h0
-    with _one_blas_thread():
+    with one_blas_thread():
         recurrent_cpu.rnn_forward(x2, Wx, Wh, b, h, np.empty((N, H), dtype=Wx.dtype))
     return _batch_first(h), (x2, Wx, Wh, h)
 
@@ -105,7 +88,7 @@ def rnn_backward(dh, cache, need_dx=True):
     T, N, H = h.shape[0] - 1, h.shape[1], h.shape[2]
     dx2, dWx, dWh, db = _grads(x2, Wx, Wh)
     dz, dh0 = np.empty((T, N, H), dtype=Wx.dtype), np.empty((N, H), dtype=Wx.dtype)
-    with _one_blas_thread():
+    with one_blas_thread():
         recurrent_cpu.rnn_backward(_upstream(dh, Wx.dtype), x2, Wx, Wh, h, dz, dh0,
                                    dx2, dWx, dWh, db, need_dx)
     return _dx(dx2, T, N) if need_dx else None, dh0, dWx, dWh, db  # the kernel leaves dL/dh_0 in dh0
@@ -120,7 +103,7 @@ def lstm_forward(x, h0, Wx, Wh, b):
     c, h = np.empty((T + 1, N, H), dtype=Wx.dtype), np.empty((T + 1, N, H), dtype=Wx.dtype)
     c[0], h[0] = 0.0, h0  # c_0, h_0
     _product(x2, Wx, gates.reshape(T * N, 4 * H))  # x_t Wx for all steps
-    with _one_blas_thread():
+    with one_blas_thread():
         recurrent_cpu.lstm_forward(Wh, b, gates, c, h, np.empty((N, 4 * H), dtype=Wx.dtype))
     return _batch_first(h), (x2, Wx, Wh, gates, c, h)
 
@@ -132,7 +115,7 @@ def lstm_backward(dh, cache, need_dx=True):
     dx2, dWx, dWh, db = _grads(x2, Wx, Wh)
     da = np.empty((T, N, 4 * H), dtype=Wx.dtype)
     dh0, dc_next = np.empty((N, H), dtype=Wx.dtype), np.empty((N, H), dtype=Wx.dtype)
-    with _one_blas_thread():
+    with one_blas_thread():
         recurrent_cpu.lstm_backward(_upstream(dh, Wx.dtype), Wh, gates, c, da, dh0, dc_next, db)
     da2 = da.reshape(T * N, 4 * H)  # the products over all steps
     _product(x2.T, da2, dWx)
@@ -145,7 +128,7 @@ def lstm_backward(dh, cache, need_dx=True):
 def time_dense_forward(x, W, b):
     """As ``functional.time_dense_forward``: the Numba dense kernel on the (N*T, D) rows."""
     N, T, D = x.shape
-    with _one_blas_thread():  # products of (N*T, D) x (D, n_out) are small too
+    with one_blas_thread():  # products of (N*T, D) x (D, n_out) are small too
         z, cache = numba_ops.dense_forward(np.ascontiguousarray(x).reshape(N * T, D), W, b)
     return z.reshape(N, T, W.shape[1]), (cache, x.shape)  # (N, T, n_out)
 
@@ -154,6 +137,6 @@ def time_dense_backward(dz, cache):
     """(dx, dW, db) by the Numba dense kernel on the (N*T, n_out) rows."""
     inner, x_shape = cache
     N, T, D = x_shape
-    with _one_blas_thread():
+    with one_blas_thread():
         dx, dW, db = numba_ops.dense_backward(np.ascontiguousarray(dz).reshape(N * T, -1), inner)
     return dx.reshape(N, T, D), dW, db
