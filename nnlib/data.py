@@ -204,23 +204,34 @@ def _digits_file():
     return importlib.resources.files(__package__).joinpath(DIGITS_FILE)
 
 
+def read_packaged(source, sha256, what):
+    """The bytes of a data file shipped with nnlib, checked against its SHA-256.
+
+    ``source``: an importlib.resources Traversable; ``what`` names the file in
+    the errors: FileNotFoundError when it is missing, ChecksumError when its
+    digest is not ``sha256``, each saying how to fix it (reinstall).
+    """
+    fix = "reinstall nnlib-course (pip install --force-reinstall nnlib-course)"
+    if not source.is_file():
+        raise FileNotFoundError(f"the {what} {source} is missing; {fix}.")
+    raw = source.read_bytes()
+    actual = hashlib.sha256(raw).hexdigest()
+    if actual != sha256:
+        raise ChecksumError(
+            f"the {what} {source} is damaged: expected SHA-256 {sha256}, got {actual}; {fix}."
+        )
+    return raw
+
+
 @functools.lru_cache(maxsize=1)
 def _digits_arrays():
     """Read, verify and parse the digits once per process: X (1797, 64), y (1797,)."""
     source = _digits_file()
-    fix = "reinstall nnlib-course (pip install --force-reinstall nnlib-course)"
-    if not source.is_file():
-        raise FileNotFoundError(f"the digits data file {source} is missing; {fix}.")
-    raw = source.read_bytes()
-    actual = hashlib.sha256(raw).hexdigest()
-    if actual != DIGITS_SHA256:
-        raise ChecksumError(
-            f"the digits data file {source} is damaged: expected SHA-256 "
-            f"{DIGITS_SHA256}, got {actual}; {fix}."
-        )
+    raw = read_packaged(source, DIGITS_SHA256, "digits data file")
     table = np.loadtxt(io.BytesIO(gzip.decompress(raw)), delimiter=",", dtype=np.int64)
     if table.shape != DIGITS_SHAPE:  # cannot happen with the right checksum
-        raise ValueError(f"{source} has shape {table.shape}, expected {DIGITS_SHAPE}; {fix}.")
+        raise ValueError(f"{source} has shape {table.shape}, expected {DIGITS_SHAPE}; "
+                         f"reinstall nnlib-course (pip install --force-reinstall nnlib-course).")
     X, y = table[:, :64].astype(np.float64), table[:, 64]  # (1797, 64), (1797,)
     X.flags.writeable = False
     y.flags.writeable = False

@@ -10,12 +10,11 @@ every first load, as ``nnlib.data`` checks the digits. No download.
 """
 import functools
 import gzip
-import hashlib
 import importlib.resources
 
 import numpy as np
 
-from nnlib.data import ChecksumError
+from nnlib.data import read_packaged
 
 TEXT_FILE = "datasets/us-constitution.txt.gz"
 TEXT_SHA256 = "4c3725d4be3f4be622d32f359fb3b0ac4e610f6342e13240f047be8118979935"
@@ -25,15 +24,7 @@ TEXT_SHA256 = "4c3725d4be3f4be622d32f359fb3b0ac4e610f6342e13240f047be8118979935"
 def load_constitution():
     """The Constitution of the United States as one str (public domain; see the licence file)."""
     source = importlib.resources.files(__package__).joinpath(TEXT_FILE)
-    fix = "reinstall nnlib-course (pip install --force-reinstall nnlib-course)"
-    if not source.is_file():
-        raise FileNotFoundError(f"the text file {source} is missing; {fix}.")
-    raw = source.read_bytes()
-    actual = hashlib.sha256(raw).hexdigest()
-    if actual != TEXT_SHA256:
-        raise ChecksumError(
-            f"the text file {source} is damaged: expected SHA-256 {TEXT_SHA256}, "
-            f"got {actual}; {fix}.")
+    raw = read_packaged(source, TEXT_SHA256, "text file")
     return gzip.decompress(raw).decode("ascii")
 
 
