@@ -18,6 +18,7 @@ benchmarks``) runs it after the Dense cases, ``--no-conv`` leaves it out.
 """
 import numpy as np
 
+from benchmarks.peers import torch_epoch
 from benchmarks.timing import gemm_shapes_seconds, interleaved, summarize
 from nnlib import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, Sequential
 from nnlib.data import load_digits
@@ -84,19 +85,9 @@ class TorchCNN:
         return self.torch.from_numpy(X), self.torch.from_numpy(np.asarray(y, dtype=np.int64))
 
     def epoch(self, X, y, shuffle=True):
-        torch = self.torch
-        n = X.shape[0]
-        order = torch.randperm(n, generator=self.generator) if shuffle else torch.arange(n)
-        total = 0.0
         self.model.train()
-        for start in range(0, n, BATCH_SIZE):
-            idx = order[start:start + BATCH_SIZE]
-            loss = torch.nn.functional.cross_entropy(self.model(X[idx]), y[idx])
-            self.optimizer.zero_grad()
-            loss.backward()
-            self.optimizer.step()
-            total += loss.item() * len(idx)
-        return total / n
+        return torch_epoch(self.torch, self.model, self.optimizer, self.generator, X, y,
+                           BATCH_SIZE, shuffle)
 
     def weights(self):
         out = []

@@ -98,19 +98,8 @@ class TorchPeer:
         return loss
 
     def _epoch(self, X, y, shuffle):
-        torch = self.torch
-        n, batch_size = X.shape[0], self.case.batch_size
-        order = torch.randperm(n, generator=self.generator) if shuffle else torch.arange(n)
-        total = 0.0
-        for start in range(0, n, batch_size):
-            idx = order[start:start + batch_size]
-            xb, yb = X[idx], y[idx]
-            loss = torch.nn.functional.cross_entropy(self.model(xb), yb)
-            self.optimizer.zero_grad()
-            loss.backward()
-            self.optimizer.step()
-            total += loss.item() * len(idx)
-        return total / n
+        return torch_epoch(self.torch, self.model, self.optimizer, self.generator, X, y,
+                           self.case.batch_size, shuffle)
 
     def weights(self):
         W1, b1 = self.model[0].weight, self.model[0].bias
@@ -132,3 +121,22 @@ def default_peer_names():
     """Every peer, PyTorch only when it is installed (``make bench`` installs it)."""
     names = [NNLIB_NUMBA, NNLIB_NUMPY]
     return names + [TORCH] if torch_available() else names
+
+
+def torch_epoch(torch, model, optimizer, generator, X, y, batch_size, shuffle=True):
+    """One epoch of PyTorch eager mini-batch training with softmax cross-entropy; the mean loss.
+
+    The batch order is ``generator``'s permutation (or 0..n-1 without shuffle);
+    each step: forward, loss, zero_grad, backward, optimizer step, as a user writes it.
+    """
+    n = X.shape[0]
+    order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+    total = 0.0
+    for start in range(0, n, batch_size):
+        idx = order[start:start + batch_size]
+        loss = torch.nn.functional.cross_entropy(model(X[idx]), y[idx])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(idx)
+    return total / n
