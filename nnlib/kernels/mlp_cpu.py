@@ -47,6 +47,18 @@ def gather_rows(X, rows, out):
 
 
 @njit(cache=True)
+def gather_batch(X, y_int, y_float, rows, loss_code, xb, yb_int, yb_float):
+    """A shuffled mini-batch: xb[i] = X[rows[i]] and its targets, yb_int (cross-entropy
+    labels) or yb_float (mse, bce targets), each for i < len(rows)."""
+    gather_rows(X, rows, xb)
+    if loss_code == CROSS_ENTROPY:
+        for i in range(rows.size):
+            yb_int[i] = y_int[rows[i]]
+    else:
+        gather_rows(y_float, rows, yb_float)
+
+
+@njit(cache=True)
 def forward(net, A, m):
     """A[l+1][:m] = act_l(A[l][:m] @ W_l + b_l) for every layer; A[0][:m] is the input."""
     for l in range(len(net.W)):
@@ -114,12 +126,7 @@ def train_epoch(X, y_int, y_float, order, batch_size, net, A, D, loss_code, opt_
     for start in range(0, n, batch_size):
         m = min(batch_size, n - start)
         rows = order[start:start + m]
-        gather_rows(X, rows, A[0])
-        if loss_code == CROSS_ENTROPY:
-            for i in range(m):
-                yb_int[i] = y_int[rows[i]]
-        else:
-            gather_rows(y_float, rows, yb_float)
+        gather_batch(X, y_int, y_float, rows, loss_code, A[0], yb_int, yb_float)
         forward(net, A, m)
         out = A[n_layers][:m]
         if loss_code == CROSS_ENTROPY:

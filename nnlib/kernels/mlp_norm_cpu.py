@@ -39,7 +39,7 @@ from nnlib.kernels.cpu import (
     dense_forward,
     sgd_update,
 )
-from nnlib.kernels.mlp_cpu import gather_rows, loss_and_grad
+from nnlib.kernels.mlp_cpu import gather_batch, loss_and_grad
 from nnlib.kernels.norm_cpu import (
     batchnorm_forward,
     batchnorm_rows_backward,
@@ -221,12 +221,8 @@ def train_epoch(X, y_int, y_float, order, net, rngs, work, loss_code, opt_code, 
     for start in range(0, n, batch_size):
         m = min(batch_size, n - start)
         batch = order[start:start + m]
-        gather_rows(X, batch, rows(work.A, work, 0, m, X.shape[1]))
-        if loss_code == CROSS_ENTROPY:
-            for i in range(m):
-                yb_int[i] = y_int[batch[i]]
-        else:
-            gather_rows(y_float, batch, yb_float)
+        gather_batch(X, y_int, y_float, batch, loss_code, rows(work.A, work, 0, m, X.shape[1]),
+                     yb_int, yb_float)
         forward(net, rngs, work, m, True)
         out = rows(work.A, work, col, m, n_out)
         if loss_code == CROSS_ENTROPY:
